@@ -1,0 +1,343 @@
+"""The directory of units (organisations) and their contacts, each with several phone numbers.
+
+Merging duplicates never rewrites calls (they are facts): the duplicate is tombstoned with
+``merged_into`` pointing at the survivor, its phone numbers move to the survivor, and look-ups follow
+``merged_into`` so the survivor's history includes the duplicate's calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.errors import ValidationError
+from app.i18n import _
+from app.ids import uuid7
+from app.phone import parse_phone
+from app.storage.models import Contact, ContactPhone, Organisation, OrgKind
+from app.storage.uow import UnitOfWork
+
+SEARCH_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneEntry:
+    raw: str
+    label: str = ""
+
+
+@dataclass(slots=True)
+class ContactInput:
+    name: str
+    org_id: str | None = None
+    title: str = ""
+    notes: str = ""
+    phones: list[PhoneEntry] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class OrganisationInput:
+    name: str
+    kind: str = OrgKind.OTHER.value
+    site_id: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactSummary:
+    id: str
+    name: str
+    title: str
+    org_id: str | None
+    org_name: str
+    phones: tuple[str, ...]
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _clean(text: str, limit: int, field_name: str, required: bool = False) -> str:
+    cleaned = " ".join(text.split())
+    if required and not cleaned:
+        raise ValidationError({field_name: _("This field is required.")})
+    if len(cleaned) > limit:
+        raise ValidationError({field_name: _("Too long: at most {limit} characters.").format(limit=limit)})
+    return cleaned
+
+
+# --- organisations --------------------------------------------------------------------------------
+
+
+def search_organisations(
+    session: Session, text: str = "", site_id: str | None = None, limit: int = SEARCH_LIMIT
+) -> list[Organisation]:
+    query = select(Organisation).where(Organisation.deleted.is_(False))
+    if text.strip():
+        query = query.where(Organisation.name.like(_like_pattern(text.strip()), escape="\\"))
+    if site_id is not None:
+        query = query.where(or_(Organisation.site_id == site_id, Organisation.site_id.is_(None)))
+    return list(session.scalars(query.order_by(Organisation.name).limit(limit)))
+
+
+def find_organisation_by_name(session: Session, name: str) -> Organisation | None:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        return None
+    return session.scalar(
+        select(Organisation).where(Organisation.deleted.is_(False), Organisation.name == cleaned).limit(1)
+    )
+
+
+def save_organisation(uow: UnitOfWork, data: OrganisationInput, org_id: str | None = None) -> Organisation:
+    name = _clean(data.name, 200, "name", required=True)
+    kind = data.kind if data.kind in {k.value for k in OrgKind} else OrgKind.OTHER.value
+    if org_id is None:
+        org = Organisation(id=uuid7(), name=name, kind=kind, site_id=data.site_id, notes=data.notes)
+        uow.session.add(org)
+    else:
+        found = uow.session.get(Organisation, org_id)
+        if found is None or found.deleted:
+            raise ValidationError({"name": _("This unit no longer exists.")})
+        org = found
+        org.name, org.kind, org.site_id, org.notes = name, kind, data.site_id, data.notes
+    uow.commit()
+    return org
+
+
+def merge_organisations(uow: UnitOfWork, survivor_id: str, duplicate_ids: Sequence[str]) -> int:
+    """Merge duplicate units into one; their contacts move to the survivor. Returns how many merged."""
+    session = uow.session
+    survivor = session.get(Organisation, survivor_id)
+    if survivor is None or survivor.deleted:
+        raise ValidationError({"survivor": _("The unit to keep no longer exists.")})
+    merged = 0
+    for dup_id in duplicate_ids:
+        dup = session.get(Organisation, dup_id)
+        if dup is None or dup.deleted or dup.id == survivor.id:
+            continue
+        for contact in session.scalars(select(Contact).where(Contact.org_id == dup.id)):
+            contact.org_id = survivor.id
+        if dup.notes and dup.notes not in survivor.notes:
+            survivor.notes = "\n".join(filter(None, [survivor.notes, dup.notes]))
+        dup.merged_into = survivor.id
+        dup.deleted = True
+        merged += 1
+    uow.commit()
+    return merged
+
+
+# --- contacts -------------------------------------------------------------------------------------
+
+
+def _summaries(session: Session, contacts: Iterable[Contact]) -> list[ContactSummary]:
+    contacts = list(contacts)
+    if not contacts:
+        return []
+    ids = [c.id for c in contacts]
+    phones: dict[str, list[str]] = {}
+    for phone in session.scalars(
+        select(ContactPhone)
+        .where(ContactPhone.contact_id.in_(ids), ContactPhone.deleted.is_(False))
+        .order_by(ContactPhone.label, ContactPhone.raw)
+    ):
+        phones.setdefault(phone.contact_id, []).append(phone.raw)
+    org_ids = {c.org_id for c in contacts if c.org_id}
+    org_names = dict(
+        session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
+        ).tuples().all()
+    )
+    return [
+        ContactSummary(
+            c.id,
+            c.name,
+            c.title,
+            c.org_id,
+            org_names.get(c.org_id, "") if c.org_id else "",
+            tuple(phones.get(c.id, ())),
+        )
+        for c in contacts
+    ]
+
+
+def search_contacts(
+    session: Session, text: str = "", org_id: str | None = None, limit: int = SEARCH_LIMIT
+) -> list[ContactSummary]:
+    """Contacts whose name, unit or phone number contains ``text``."""
+    query = select(Contact).where(Contact.deleted.is_(False))
+    needle = text.strip()
+    if needle:
+        pattern = _like_pattern(needle)
+        digits = "".join(ch for ch in needle if ch.isdigit())
+        conditions = [
+            Contact.name.like(pattern, escape="\\"),
+            Contact.org_id.in_(select(Organisation.id).where(Organisation.name.like(pattern, escape="\\"))),
+        ]
+        if len(digits) >= 3:
+            conditions.append(
+                Contact.id.in_(
+                    select(ContactPhone.contact_id).where(
+                        ContactPhone.deleted.is_(False),
+                        or_(ContactPhone.raw.like(f"%{digits}%"), ContactPhone.key.like(f"%{digits}%")),
+                    )
+                )
+            )
+        query = query.where(or_(*conditions))
+    if org_id is not None:
+        query = query.where(Contact.org_id == org_id)
+    return _summaries(session, session.scalars(query.order_by(Contact.name).limit(limit)))
+
+
+def get_contact(session: Session, contact_id: str) -> ContactSummary | None:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        return None
+    return _summaries(session, [contact])[0]
+
+
+def contact_phones(session: Session, contact_id: str) -> list[ContactPhone]:
+    return list(
+        session.scalars(
+            select(ContactPhone).where(ContactPhone.contact_id == contact_id, ContactPhone.deleted.is_(False))
+        )
+    )
+
+
+def lookup_by_phone(session: Session, phone_key: str) -> list[ContactSummary]:
+    """Contacts who own the number with this key (``PhoneInfo.key``), merged ones resolved."""
+    if not phone_key:
+        return []
+    contact_ids = session.scalars(
+        select(ContactPhone.contact_id).where(ContactPhone.key == phone_key, ContactPhone.deleted.is_(False))
+    ).all()
+    if not contact_ids:
+        return []
+    contacts = [c for c in (session.get(Contact, cid) for cid in dict.fromkeys(contact_ids)) if c is not None]
+    resolved: dict[str, Contact] = {}
+    for contact in contacts:
+        survivor = _follow_merge(session, contact)
+        if not survivor.deleted:
+            resolved[survivor.id] = survivor
+    return _summaries(session, resolved.values())
+
+
+def _follow_merge(session: Session, contact: Contact) -> Contact:
+    seen = {contact.id}
+    while contact.merged_into and contact.merged_into not in seen:
+        nxt = session.get(Contact, contact.merged_into)
+        if nxt is None:
+            break
+        seen.add(nxt.id)
+        contact = nxt
+    return contact
+
+
+def merged_contact_ids(session: Session, contact_id: str) -> list[str]:
+    """The contact and every contact merged into it (directly or through a chain)."""
+    result = [contact_id]
+    frontier = [contact_id]
+    while frontier:
+        children = session.scalars(select(Contact.id).where(Contact.merged_into.in_(frontier))).all()
+        frontier = [c for c in children if c not in result]
+        result.extend(frontier)
+    return result
+
+
+def _phone_rows(contact_id: str, phones: Sequence[PhoneEntry], area_code: str) -> list[ContactPhone]:
+    rows = []
+    for entry in phones:
+        raw = entry.raw.strip()
+        if not raw:
+            continue
+        info = parse_phone(raw, area_code)
+        rows.append(
+            ContactPhone(
+                id=uuid7(),
+                contact_id=contact_id,
+                raw=raw[:64],
+                key=info.key[:64],
+                extension=(info.extension or "")[:16],
+                label=entry.label[:40],
+            )
+        )
+    return rows
+
+
+def save_contact(
+    uow: UnitOfWork, data: ContactInput, contact_id: str | None = None, area_code: str = "0519"
+) -> Contact:
+    """Create or update a contact and its phone numbers (numbers are matched by what was typed)."""
+    session = uow.session
+    name = _clean(data.name, 100, "name", required=True)
+    title = _clean(data.title, 100, "title")
+    if data.org_id is not None:
+        org = session.get(Organisation, data.org_id)
+        if org is None or org.deleted:
+            raise ValidationError({"org": _("The selected unit no longer exists.")})
+    if contact_id is None:
+        contact = Contact(id=uuid7(), name=name, title=title, org_id=data.org_id, notes=data.notes)
+        session.add(contact)
+        session.flush()  # the contact row must exist before its phone rows reference it
+        session.add_all(_phone_rows(contact.id, data.phones, area_code))
+    else:
+        found = session.get(Contact, contact_id)
+        if found is None or found.deleted:
+            raise ValidationError({"name": _("This contact no longer exists.")})
+        contact = found
+        contact.name, contact.title, contact.org_id, contact.notes = name, title, data.org_id, data.notes
+        existing = {p.raw: p for p in contact_phones(session, contact.id)}
+        wanted = {e.raw.strip(): e for e in data.phones if e.raw.strip()}
+        for raw, phone in existing.items():
+            if raw not in wanted:
+                phone.deleted = True
+            elif phone.label != wanted[raw].label[:40]:
+                phone.label = wanted[raw].label[:40]
+        session.add_all(
+            _phone_rows(contact.id, [e for raw, e in wanted.items() if raw not in existing], area_code)
+        )
+    uow.commit()
+    return contact
+
+
+def merge_contacts(uow: UnitOfWork, survivor_id: str, duplicate_ids: Sequence[str]) -> int:
+    """Merge duplicate contacts into one. Phone numbers move over; calls stay as they were recorded."""
+    session = uow.session
+    survivor = session.get(Contact, survivor_id)
+    if survivor is None or survivor.deleted:
+        raise ValidationError({"survivor": _("The contact to keep no longer exists.")})
+    known = {p.key for p in contact_phones(session, survivor.id)}
+    merged = 0
+    for dup_id in duplicate_ids:
+        dup = session.get(Contact, dup_id)
+        if dup is None or dup.deleted or dup.id == survivor.id:
+            continue
+        for phone in contact_phones(session, dup.id):
+            if phone.key in known:
+                phone.deleted = True
+            else:
+                phone.contact_id = survivor.id
+                known.add(phone.key)
+        if survivor.org_id is None and dup.org_id is not None:
+            survivor.org_id = dup.org_id
+        if dup.notes and dup.notes not in survivor.notes:
+            survivor.notes = "\n".join(filter(None, [survivor.notes, dup.notes]))
+        dup.merged_into = survivor.id
+        dup.deleted = True
+        merged += 1
+    uow.commit()
+    return merged
+
+
+def delete_contact(uow: UnitOfWork, contact_id: str) -> None:
+    contact = uow.session.get(Contact, contact_id)
+    if contact is None:
+        return
+    contact.deleted = True
+    for phone in contact_phones(uow.session, contact_id):
+        phone.deleted = True
+    uow.commit()

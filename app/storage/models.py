@@ -1,0 +1,250 @@
+"""The SQLAlchemy models (2.x typed style).
+
+Every synced table carries what ../shared/design/sync.md asks for: a UUIDv7 ``id`` made on the desktop,
+``origin`` (node id), ``hlc`` (hybrid logical clock of the last change), ``server_version`` (set by the
+server on sync) and ``deleted`` (tombstone: synced rows are never physically removed). The
+``SyncedMixin`` marks them; the unit of work stamps them and writes the outbox in the same transaction.
+
+Calls are facts with an edit history: the ``calls`` row is the current version and every earlier
+version is kept in ``call_revisions``. A call's local integer key is its time order (see
+``call_key``), so "newest first", period filters and the full-text index all walk one B-tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.i18n import N_
+from app.storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class SyncedMixin:
+    """Columns every synced row carries (see module docstring)."""
+
+    origin: Mapped[str] = mapped_column(String(40), default="")
+    hlc: Mapped[str] = mapped_column(String(64), default="", index=True)
+    server_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LocalMeta(Base):
+    """Per-desktop facts (node id, index versions). Never synced."""
+
+    __tablename__ = "local_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+# --- reference data -------------------------------------------------------------------------------
+
+
+class Site(SyncedMixin, Base):
+    """A service site: the bureau an engineer serves (常州市财政局, 湛江市财政局)."""
+
+    __tablename__ = "sites"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    area_code: Mapped[str] = mapped_column(String(8), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class System(SyncedMixin, Base):
+    """A software system a site's hotline supports (财政票据管理系统 ...)."""
+
+    __tablename__ = "systems"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Module(SyncedMixin, Base):
+    __tablename__ = "modules"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    system_id: Mapped[str] = mapped_column(ForeignKey("systems.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Category(SyncedMixin, Base):
+    """A call category (咨询, 故障报修, 需求建议, 投诉, 其他)."""
+
+    __tablename__ = "categories"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OrgKind(enum.StrEnum):
+    BUDGET_UNIT = "budget_unit"
+    BILL_UNIT = "bill_unit"
+    BUREAU_DEPT = "bureau_dept"
+    OTHER = "other"
+
+
+ORG_KIND_LABELS: dict[OrgKind, str] = {
+    OrgKind.BUDGET_UNIT: N_("Budget unit"),
+    OrgKind.BILL_UNIT: N_("Bill-using unit"),
+    OrgKind.BUREAU_DEPT: N_("Bureau department"),
+    OrgKind.OTHER: N_("Other"),
+}
+
+
+class Organisation(SyncedMixin, Base):
+    """A unit that calls the hotline (预算单位, 用票单位, 财政局科室)."""
+
+    __tablename__ = "organisations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), index=True, default=None)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=OrgKind.OTHER.value)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    merged_into: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
+
+
+class Contact(SyncedMixin, Base):
+    __tablename__ = "contacts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True, default=None)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(100), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    merged_into: Mapped[str | None] = mapped_column(String(36), default=None, index=True)
+
+
+class ContactPhone(SyncedMixin, Base):
+    """One of a contact's numbers. ``key`` is ``app.phone.PhoneInfo.key`` — what a caller is matched on."""
+
+    __tablename__ = "contact_phones"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id"), index=True)
+    raw: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    extension: Mapped[str] = mapped_column(String(16), default="")
+    label: Mapped[str] = mapped_column(String(40), default="")
+
+
+# --- calls ----------------------------------------------------------------------------------------
+
+
+class Outcome(enum.StrEnum):
+    ANSWERED = "answered"
+    TRANSFERRED = "transferred"
+    TICKET = "ticket"
+    CALLBACK = "callback"
+
+
+OUTCOME_LABELS: dict[Outcome, str] = {
+    Outcome.ANSWERED: N_("Answered on the call"),
+    Outcome.TRANSFERRED: N_("Transferred"),
+    Outcome.TICKET: N_("Needs a ticket"),
+    Outcome.CALLBACK: N_("Needs a call back"),
+}
+
+# A call's local key is (started_at in ms) * CALL_KEY_SLOTS + a slot, so key order is time order.
+CALL_KEY_SLOTS = 1024
+
+
+def call_key_floor(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000) * CALL_KEY_SLOTS
+
+
+class Call(SyncedMixin, Base):
+    """One hotline call (来电记录). The current version; earlier versions are in ``call_revisions``."""
+
+    __tablename__ = "calls"
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    duration_s: Mapped[int] = mapped_column(Integer, default=0)
+    engineer: Mapped[str] = mapped_column(String(100), default="", index=True)
+    caller_name: Mapped[str] = mapped_column(String(100), default="")
+    caller_phone: Mapped[str] = mapped_column(String(64), default="")
+    caller_key: Mapped[str] = mapped_column(String(64), default="", index=True)
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id"), index=True, default=None)
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True, default=None)
+    unit_name: Mapped[str] = mapped_column(String(200), default="")
+    system_id: Mapped[str | None] = mapped_column(ForeignKey("systems.id"), index=True, default=None)
+    module_id: Mapped[str | None] = mapped_column(ForeignKey("modules.id"), index=True, default=None)
+    category_id: Mapped[str | None] = mapped_column(ForeignKey("categories.id"), index=True, default=None)
+    question: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(20), default=Outcome.ANSWERED.value, index=True)
+    transferred_to: Mapped[str] = mapped_column(String(100), default="")
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CallRevision(SyncedMixin, Base):
+    """An earlier version of a call, kept when the call is edited (insert-only)."""
+
+    __tablename__ = "call_revisions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[str] = mapped_column(Text)  # JSON of the call's fields as they were
+    replaced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    replaced_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+# --- sync -----------------------------------------------------------------------------------------
+
+
+class OutboxOp(Base):
+    """A local change waiting to be pushed, written in the same transaction as the change itself."""
+
+    __tablename__ = "outbox"
+    op_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_op_id: Mapped[str] = mapped_column(String(36), unique=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[str] = mapped_column(String(36))
+    op: Mapped[str] = mapped_column(String(10))  # insert | update | delete
+    fields: Mapped[str] = mapped_column(Text)  # JSON of the changed fields and their new values
+    base_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    hlc: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+# No composite (x, key) indexes are needed: ``key`` is the rowid, and SQLite ends every index with it,
+# so an index on ``caller_key`` already serves "this caller's calls, newest first".
+
+SYNCED_TABLES: tuple[str, ...] = (
+    "sites",
+    "systems",
+    "modules",
+    "categories",
+    "organisations",
+    "contacts",
+    "contact_phones",
+    "calls",
+    "call_revisions",
+)
