@@ -1,0 +1,19 @@
+"""What an operation changed, so each view refreshes only what it shows (Anki's OpChanges)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class OpChanges:
+    calls: bool = False
+    directory: bool = False
+    reference: bool = False
+    settings: bool = False
+
+    def any(self) -> bool:
+        return self.calls or self.directory or self.reference or self.settings
+
+
+NO_CHANGES = OpChanges()

@@ -1,0 +1,299 @@
+"""The main window: navigation between the parts of the app, the site picker, the status bar.
+
+Pages are plain widgets that take the window (``mw``) and use its small API:
+
+- ``mw.ctx`` (AppContext), ``mw.taskman``, ``mw.op(work)`` to start background work;
+- ``mw.site_id`` and the ``site_changed`` signal; ``mw.qsettings`` for remembered layout;
+- ``mw.open_new_call()``, ``mw.open_call(call_id)``, ``mw.show_page(name)``;
+- ``mw.taskman.operation_did_execute`` (OpChanges) to refresh what changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
+)
+
+from app import messages
+from app.context import AppContext
+from app.i18n import N_, _
+from app.services import reference
+from ui.changes import OpChanges
+from ui.operations import Op, OpContext, TaskManager
+
+log = logging.getLogger("hotline.ui.main")
+T = TypeVar("T")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# (page name, label, available now). Later releases fill in tickets, knowledge base and reports.
+PAGES: tuple[tuple[str, str, bool], ...] = (
+    ("calls", N_("Calls"), True),
+    ("directory", N_("Directory"), True),
+    ("tickets", N_("Tickets"), False),
+    ("kb", N_("Knowledge base"), False),
+    ("reports", N_("Reports"), False),
+)
+
+
+class MainWindow(QMainWindow):
+    site_changed = Signal(str)
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.taskman = TaskManager(self)
+        self.qsettings = QSettings(str(ctx.paths.root / "window.ini"), QSettings.Format.IniFormat)
+        self._site_id = ctx.current_site_id()
+        self.call_form: Any = None
+        self.setWindowTitle(_("Hotline Console"))
+        self.setObjectName("MainWindow")
+
+        from ui.calls.list_page import CallsPage
+        from ui.directory.page import DirectoryPage
+
+        self.calls_page = CallsPage(self)
+        self.directory_page = DirectoryPage(self)
+        self._build_toolbar()
+        self._build_pages()
+        self._build_status_bar()
+        messages.add_listener(self._on_message)
+        self.taskman.operation_did_execute.connect(self._on_changes)
+        self._restore_layout()
+
+    # --- API for pages ----------------------------------------------------------------------------
+
+    @property
+    def site_id(self) -> str:
+        return self._site_id
+
+    def op(self, work: Callable[[OpContext], T]) -> Op[T]:
+        return Op(self, self.taskman, work)
+
+    def open_new_call(self, draft: Any = None) -> None:
+        from ui.calls.form import CallForm
+
+        if self.call_form is not None and self.call_form.isVisible():
+            self.call_form.raise_()
+            self.call_form.activateWindow()
+            return
+        self.call_form = CallForm(self, draft=draft)
+        self.call_form.finished.connect(self._call_form_closed)
+        self.call_form.show()
+
+    def open_call(self, call_id: str) -> None:
+        from ui.calls.detail import CallDetailDialog
+
+        CallDetailDialog(self, call_id).show()
+
+    def show_page(self, name: str) -> None:
+        for row, (page_name, _label, _enabled) in enumerate(PAGES):
+            if page_name == name:
+                self.nav.setCurrentRow(row)
+
+    def status_message(self, text: str, msecs: int = 5000) -> None:
+        self.statusBar().showMessage(text, msecs)
+
+    # --- construction -----------------------------------------------------------------------------
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar(_("Main toolbar"), self)
+        bar.setObjectName("MainToolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.new_call_action = QAction(_("New call"), self)
+        self.new_call_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.new_call_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.new_call_action.setToolTip(_("Record a new call (Ctrl+N)"))
+        self.new_call_action.triggered.connect(lambda: self.open_new_call())
+        bar.addAction(self.new_call_action)
+        bar.addSeparator()
+        bar.addWidget(QLabel(_("Service site:") + " "))
+        self.site_combo = QComboBox(self)
+        self.site_combo.setObjectName("siteCombo")
+        self.site_combo.setMinimumContentsLength(8)
+        self._fill_sites()
+        self.site_combo.currentIndexChanged.connect(self._site_picked)
+        bar.addWidget(self.site_combo)
+        spacer = QWidget(self)
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
+        bar.addWidget(spacer)
+        self.settings_action = QAction(_("Settings"), self)
+        self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings_action.triggered.connect(self._open_settings)
+        bar.addAction(self.settings_action)
+        find = QAction(self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(self._focus_search)
+        self.addAction(find)
+
+    def _fill_sites(self) -> None:
+        with self.ctx.db.session() as session:
+            sites = reference.list_sites(session)
+        self.site_combo.blockSignals(True)
+        self.site_combo.clear()
+        for site in sites:
+            self.site_combo.addItem(site.name, site.id)
+        index = self.site_combo.findData(self._site_id)
+        self.site_combo.setCurrentIndex(max(index, 0))
+        self.site_combo.blockSignals(False)
+        if sites and index < 0:
+            self._site_id = sites[0].id
+
+    def _build_pages(self) -> None:
+        self.nav = QListWidget(self)
+        self.nav.setObjectName("navigation")
+        self.nav.setMaximumWidth(160)
+        self.stack = QStackedWidget(self)
+        for name, label, enabled in PAGES:
+            item = QListWidgetItem(_(label))
+            if not enabled:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                item.setToolTip(_("Coming in a later release"))
+            self.nav.addItem(item)
+            page = {"calls": self.calls_page, "directory": self.directory_page}.get(name)
+            self.stack.addWidget(page if page is not None else QWidget(self))
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+        splitter = QSplitter(self)
+        splitter.setObjectName("mainSplitter")
+        splitter.addWidget(self.nav)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
+        self.setCentralWidget(splitter)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.engineer_label = QLabel(self)
+        self.site_label = QLabel(self)
+        self.clock_label = QLabel(self)
+        for label in (self.engineer_label, self.site_label, self.clock_label):
+            bar.addPermanentWidget(label)
+        self._update_status_labels()
+        self._clock = QTimer(self)
+        self._clock.timeout.connect(self._tick)
+        self._clock.start(1000)
+        self._tick()
+
+    def _update_status_labels(self) -> None:
+        engineer = self.ctx.engineer or _("(not set)")
+        self.engineer_label.setText(_("Engineer: {name}").format(name=engineer))
+        self.site_label.setText(_("Site: {name}").format(name=self.site_combo.currentText()))
+
+    def _tick(self) -> None:
+        now = dt.datetime.now(SHANGHAI)
+        self.clock_label.setText(now.strftime("%Y-%m-%d %H:%M:%S"))
+
+    # --- behaviour --------------------------------------------------------------------------------
+
+    def _site_picked(self, _index: int) -> None:
+        site_id = self.site_combo.currentData()
+        if not site_id or site_id == self._site_id:
+            return
+        self._site_id = str(site_id)
+        self.ctx.settings["site_id"] = self._site_id
+        self._save_settings_quietly()
+        self._update_status_labels()
+        self.site_changed.emit(self._site_id)
+
+    def _save_settings_quietly(self) -> None:
+        try:
+            self.ctx.settings.save()
+        except OSError as exc:
+            log.warning("settings not saved: %s", exc)
+            self.status_message(_("Settings could not be saved: {error}").format(error=exc.strerror or exc))
+
+    def _open_settings(self) -> None:
+        from ui.settings.dialog import SettingsDialog
+
+        dialog = SettingsDialog(self)
+        dialog.exec()
+
+    def _focus_search(self) -> None:
+        if self.stack.currentWidget() is self.calls_page:
+            self.calls_page.focus_search()
+        elif self.stack.currentWidget() is self.directory_page:
+            self.directory_page.focus_search()
+
+    def _on_changes(self, changes: OpChanges) -> None:
+        if changes.reference:
+            self._fill_sites()
+        if changes.settings or changes.reference:
+            self._update_status_labels()
+
+    def _on_message(self, message: messages.Message) -> None:
+        if message.level is messages.Level.INFO:
+            self.status_message(message.text)
+        else:
+            from ui.dialogs import warn
+
+            warn(self, message.text)
+
+    def _call_form_closed(self, _result: int) -> None:
+        self.call_form = None
+
+    def after_show(self) -> None:
+        """First-run questions and draft recovery, once the window is on screen."""
+        if not self.ctx.engineer:
+            from ui.settings.dialog import FirstRunDialog
+
+            FirstRunDialog(self).exec()
+            self._update_status_labels()
+        draft = self.ctx.drafts.load()
+        if draft is not None:
+            from ui.dialogs import ask
+
+            when = draft.started_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+            if ask(self, _("An unfinished call from {when} was kept. Open it to finish it?").format(when=when)):
+                self.open_new_call(draft=draft)
+            else:
+                self.ctx.drafts.discard()
+
+    # --- layout memory ----------------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry = self.qsettings.value("main/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = self.qsettings.value("main/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = self.qsettings.value("main/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        self.calls_page.restore_state(self.qsettings)
+        self.directory_page.restore_state(self.qsettings)
+
+    def save_layout(self) -> None:
+        self.qsettings.setValue("main/geometry", self.saveGeometry())
+        self.qsettings.setValue("main/state", self.saveState())
+        self.qsettings.setValue("main/splitter", self.splitter.saveState())
+        self.calls_page.save_state(self.qsettings)
+        self.directory_page.save_state(self.qsettings)
+        self.qsettings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if self.call_form is not None and self.call_form.isVisible():
+            self.call_form.save_draft_now()
+        self.save_layout()
+        messages.remove_listener(self._on_message)
+        self.taskman.wait_for_idle(10_000)
+        super().closeEvent(event)
