@@ -59,8 +59,10 @@ class DraftStore:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             # Keep the unreadable file for a person to look at rather than deleting words.
             log.warning("draft %s unreadable: %s", self.path, exc)
+            # A unique name: a second unreadable draft must not overwrite the first one.
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
             with contextlib.suppress(OSError):
-                self.path.replace(self.path.with_suffix(".unreadable.json"))
+                self.path.replace(self.path.with_name(f"{self.path.stem}.unreadable-{stamp}.json"))
             return None
 
     def discard(self) -> None:

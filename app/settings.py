@@ -56,7 +56,10 @@ class Settings:
     def __getitem__(self, name: str) -> Any:
         default = OPTIONS[name]
         value = self._values.get(name, default)
-        return value if isinstance(value, type(default)) else default
+        # bool is a subclass of int, but ``true`` is no number of milliseconds
+        if isinstance(value, type(default)) and isinstance(value, bool) == isinstance(default, bool):
+            return value
+        return default
 
     def __setitem__(self, name: str, value: Any) -> None:
         if name not in OPTIONS:

@@ -66,6 +66,10 @@ def run_gui(data_dir: str | None, language: str | None) -> int:
             qt_app.installTranslator(translator)
 
     window = MainWindow(ctx)
+    if os.environ.get("HOTLINE_BENCH_READY"):
+        from ui import bench_hook
+
+        bench_hook.install(window)
     window.show()
     window.after_show()
     code = qt_app.exec()

@@ -22,7 +22,7 @@ from app.errors import ValidationError
 from app.i18n import _
 from app.ids import uuid7
 from app.phone import parse_phone
-from app.search.text import build_match, index_text
+from app.search.text import MAX_INDEX_PART_CHARS, build_match, index_text
 from app.services import directory
 from app.storage.models import (
     CALL_KEY_SLOTS,
@@ -128,10 +128,19 @@ def validate(session: Session, data: CallInput) -> dict[str, str]:
         errors["transferred_to"] = _("Say to whom the call was transferred.")
     if not data.caller_phone.strip() and not data.caller_name.strip() and not data.contact_id:
         errors["caller"] = _("Enter the caller's number or name.")
-    if data.module_id and data.system_id:
+    # ids that point nowhere (a draft or import from another data folder) are a message, not a crash
+    if data.system_id and session.get(System, data.system_id) is None:
+        errors["system"] = _("The system no longer exists.")
+    if data.module_id:
         module = session.get(Module, data.module_id)
-        if module is None or module.system_id != data.system_id:
+        if module is None:
+            errors["module"] = _("The module no longer exists.")
+        elif data.system_id and module.system_id != data.system_id:
             errors["module"] = _("The module does not belong to the chosen system.")
+    if data.org_id and session.get(Organisation, data.org_id) is None:
+        errors["org"] = _("This unit no longer exists.")
+    if data.contact_id and session.get(Contact, data.contact_id) is None:
+        errors["contact"] = _("This contact no longer exists.")
     for name in ("question", "answer"):
         if len(getattr(data, name)) > MAX_TEXT:
             errors[name] = _("Too long: at most {limit} characters.").format(limit=MAX_TEXT)
@@ -156,10 +165,22 @@ def _allocate_key(session: Session, started_at: dt.datetime) -> int:
         base += CALL_KEY_SLOTS  # a thousand calls in one millisecond: take the next one
 
 
+def _chunks(value: str) -> list[str]:
+    # index_text caps each part; a long pasted answer is handed over in parts so its end is found too
+    step = MAX_INDEX_PART_CHARS
+    return [value[start : start + step] for start in range(0, len(value), step)]
+
+
 def call_index_body(call: Call) -> str:
     digits = "".join(ch for ch in call.caller_phone if ch.isdigit())
     return index_text(
-        call.caller_name, digits, call.unit_name, call.question, call.answer, call.transferred_to
+        call.caller_name,
+        digits,
+        call.caller_phone,  # its groups too: "0759-2221234" is found by "2221234"
+        call.unit_name,
+        *_chunks(call.question),
+        *_chunks(call.answer),
+        call.transferred_to,
     )
 
 
@@ -251,7 +272,8 @@ def snapshot(call: Call) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in _SNAPSHOT_FIELDS:
         value = getattr(call, name)
-        data[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+        # in UTC, as stored: the same moment typed in another zone is no change
+        data[name] = value.astimezone(dt.UTC).isoformat() if isinstance(value, dt.datetime) else value
     data["revision"] = call.revision
     return data
 
@@ -271,6 +293,7 @@ def edit_call(uow: UnitOfWork, call_id: str, data: CallInput, editor: str) -> Ca
     _apply_input(session, call, data)
     if snapshot(call) | {"revision": call.revision} == before:
         session.rollback()
+        session.refresh(call)  # rollback expired it; the caller reads it after the unit of work
         return call  # nothing changed: no new version
     session.add(
         CallRevision(
@@ -323,7 +346,7 @@ def input_from_dict(raw: dict[str, Any]) -> CallInput:
 # --- finding --------------------------------------------------------------------------------------
 
 
-def _filtered(query: CallQuery, session: Session) -> Select[tuple[int]] | None:
+def _filtered(query: CallQuery, session: Session) -> Select[int] | None:
     stmt = select(Call.key).where(Call.deleted.is_(False))
     if query.text.strip():
         match = build_match(query.text)
@@ -331,8 +354,10 @@ def _filtered(query: CallQuery, session: Session) -> Select[tuple[int]] | None:
             return None  # nothing searchable typed (only punctuation): no hits rather than everything
         stmt = stmt.where(
             Call.key.in_(
-                select(text("rowid")).select_from(text("calls_fts")).where(text("calls_fts MATCH :match"))
-            ).params(match=match)
+                select(text("rowid"))
+                .select_from(text("calls_fts"))
+                .where(text("calls_fts MATCH :match").bindparams(match=match))
+            )
         )
     if query.site_id:
         stmt = stmt.where(Call.site_id == query.site_id)
@@ -341,7 +366,8 @@ def _filtered(query: CallQuery, session: Session) -> Select[tuple[int]] | None:
     if query.date_to:
         stmt = stmt.where(Call.key < call_key_floor(query.date_to))
     if query.org_id:
-        stmt = stmt.where(Call.org_id == query.org_id)
+        # calls stay as recorded when units are merged; the unit kept stands for the merged ones
+        stmt = stmt.where(Call.org_id.in_(directory.merged_organisation_ids(session, query.org_id)))
     if query.system_id:
         stmt = stmt.where(Call.system_id == query.system_id)
     if query.module_id:
@@ -450,7 +476,14 @@ def lookup_caller(session: Session, phone_key: str, limit: int = HISTORY_LIMIT) 
     if not phone_key:
         return CallerLookup(phone_key, [], [])
     contacts = directory.lookup_by_phone(session, phone_key)
-    keys = list(search_keys(session, CallQuery(caller_key=phone_key), limit=limit))
+    # "from them": their calls from any of their numbers, and calls recorded against them or a
+    # contact merged into them
+    phone_keys = {phone_key} | {
+        phone.key for c in contacts for phone in directory.contact_phones(session, c.id) if phone.key
+    }
+    keys: list[int] = []
+    for key in sorted(phone_keys):
+        keys += search_keys(session, CallQuery(caller_key=key), limit=limit)
     contact_ids = [cid for c in contacts for cid in directory.merged_contact_ids(session, c.id)]
     if contact_ids:
         keys += search_keys(session, CallQuery(contact_ids=contact_ids), limit=limit)

@@ -147,11 +147,12 @@ def _summaries(session: Session, contacts: Iterable[Contact]) -> list[ContactSum
     ):
         phones.setdefault(phone.contact_id, []).append(phone.raw)
     org_ids = {c.org_id for c in contacts if c.org_id}
-    org_names = dict(
-        session.execute(
+    org_names = {
+        org_id: name
+        for org_id, name in session.execute(
             select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
-        ).tuples().all()
-    )
+        )
+    }
     return [
         ContactSummary(
             c.id,
@@ -179,11 +180,18 @@ def search_contacts(
             Contact.org_id.in_(select(Organisation.id).where(Organisation.name.like(pattern, escape="\\"))),
         ]
         if len(digits) >= 3:
+            # the key is E.164 ("+8651986661234"): a number typed with its trunk 0 ("0519-8666 1234")
+            # is found in it without that 0
+            national = digits.lstrip("0") or digits
             conditions.append(
                 Contact.id.in_(
                     select(ContactPhone.contact_id).where(
                         ContactPhone.deleted.is_(False),
-                        or_(ContactPhone.raw.like(f"%{digits}%"), ContactPhone.key.like(f"%{digits}%")),
+                        or_(
+                            ContactPhone.raw.like(f"%{digits}%"),
+                            ContactPhone.key.like(f"%{digits}%"),
+                            ContactPhone.key.like(f"%{national}%"),
+                        ),
                     )
                 )
             )
@@ -239,10 +247,19 @@ def _follow_merge(session: Session, contact: Contact) -> Contact:
 
 def merged_contact_ids(session: Session, contact_id: str) -> list[str]:
     """The contact and every contact merged into it (directly or through a chain)."""
-    result = [contact_id]
-    frontier = [contact_id]
+    return _merged_ids(session, Contact, contact_id)
+
+
+def merged_organisation_ids(session: Session, org_id: str) -> list[str]:
+    """The unit and every unit merged into it (directly or through a chain)."""
+    return _merged_ids(session, Organisation, org_id)
+
+
+def _merged_ids(session: Session, model: type[Contact] | type[Organisation], row_id: str) -> list[str]:
+    result = [row_id]
+    frontier = [row_id]
     while frontier:
-        children = session.scalars(select(Contact.id).where(Contact.merged_into.in_(frontier))).all()
+        children = session.scalars(select(model.id).where(model.merged_into.in_(frontier))).all()
         frontier = [c for c in children if c not in result]
         result.extend(frontier)
     return result

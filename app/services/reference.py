@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -150,10 +151,15 @@ def _clean_name(name: str, limit: int) -> str:
     return cleaned
 
 
-def add_site(uow: UnitOfWork, name: str, area_code: str) -> Site:
+def _clean_area_code(area_code: str) -> str:
     area = "".join(ch for ch in area_code if ch.isdigit())
     if area and not (area.startswith("0") and 3 <= len(area) <= 4):
         raise ValidationError({"area_code": _("An area code is 3 or 4 digits starting with 0, e.g. 0519.")})
+    return area
+
+
+def add_site(uow: UnitOfWork, name: str, area_code: str) -> Site:
+    area = _clean_area_code(area_code)
     site_id = uuid7()
     order = (uow.session.scalar(select(func.max(Site.sort_order))) or 0) + 1
     site = Site(id=site_id, code=site_id, name=_clean_name(name, 100), area_code=area, sort_order=order)
@@ -198,19 +204,23 @@ _KINDS: dict[str, type[ReferenceRow]] = {
 }
 
 
+def _get_reference_row(uow: UnitOfWork, kind: str, row_id: str) -> ReferenceRow | None:
+    return cast("ReferenceRow | None", uow.session.get(_KINDS[kind], row_id))
+
+
 def rename(uow: UnitOfWork, kind: str, row_id: str, name: str, area_code: str | None = None) -> None:
-    row = uow.session.get(_KINDS[kind], row_id)
+    row = _get_reference_row(uow, kind, row_id)
     if row is None:
         raise ValidationError({"name": _("This entry no longer exists.")})
     row.name = _clean_name(name, 50 if kind == "category" else 100)
     if isinstance(row, Site) and area_code is not None:
-        row.area_code = "".join(ch for ch in area_code if ch.isdigit())
+        row.area_code = _clean_area_code(area_code)
     uow.commit()
 
 
 def set_active(uow: UnitOfWork, kind: str, row_id: str, active: bool) -> None:
     """Retire (or bring back) an entry. Calls that used it keep showing it; new calls cannot pick it."""
-    row = uow.session.get(_KINDS[kind], row_id)
+    row = _get_reference_row(uow, kind, row_id)
     if row is None:
         raise ValidationError({"name": _("This entry no longer exists.")})
     row.active = active

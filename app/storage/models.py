@@ -181,7 +181,8 @@ class Call(SyncedMixin, Base):
     """One hotline call (来电记录). The current version; earlier versions are in ``call_revisions``."""
 
     __tablename__ = "calls"
-    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Local to this desktop (``info["local"]``: never written to the outbox); ``id`` identifies the call.
+    key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, info={"local": True})
     id: Mapped[str] = mapped_column(String(36), unique=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -36,7 +36,7 @@ class UnitOfWork:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> None:
         session = self.session
         # close() rolls back anything uncommitted and detaches the objects *without* expiring them,
         # so rows read inside the block stay readable after it (rollback() would expire them).
@@ -46,7 +46,6 @@ class UnitOfWork:
             storage_error = as_storage_error(exc)
             if storage_error is not None:
                 raise storage_error from exc
-        return False
 
     def commit(self) -> None:
         self.session.commit()
