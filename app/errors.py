@@ -22,6 +22,7 @@ class StorageProblem(Enum):
     CORRUPT = "corrupt"
     CANNOT_OPEN = "cannot_open"
     IO = "io"
+    NEWER_SCHEMA = "newer_schema"
 
 
 _STORAGE_MESSAGES: dict[StorageProblem, str] = {
@@ -42,6 +43,10 @@ _STORAGE_MESSAGES: dict[StorageProblem, str] = {
     ),
     StorageProblem.CANNOT_OPEN: N_(
         "The database file cannot be opened. Check that the data folder exists and is writable."
+    ),
+    StorageProblem.NEWER_SCHEMA: N_(
+        "This database was written by a newer version of Hotline Console. Please upgrade the app; the "
+        "database has not been changed."
     ),
     StorageProblem.IO: N_("The disk reported a read/write error. What you typed is kept; please try again."),
 }

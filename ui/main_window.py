@@ -20,11 +20,11 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QSplitter,
     QStackedWidget,
     QToolBar,
     QWidget,
@@ -131,7 +131,9 @@ class MainWindow(QMainWindow):
         self.site_combo.currentIndexChanged.connect(self._site_picked)
         bar.addWidget(self.site_combo)
         spacer = QWidget(self)
-        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
+        spacer.setSizePolicy(
+            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
+        )
         bar.addWidget(spacer)
         self.settings_action = QAction(_("Settings"), self)
         self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
@@ -158,7 +160,12 @@ class MainWindow(QMainWindow):
     def _build_pages(self) -> None:
         self.nav = QListWidget(self)
         self.nav.setObjectName("navigation")
-        self.nav.setMaximumWidth(160)
+        self.nav.setFixedWidth(112)
+        self.nav.setFrameShape(QListWidget.Shape.NoFrame)
+        self.nav.setStyleSheet(
+            "QListWidget#navigation { background: palette(window); border-right: 1px solid palette(mid); }"
+            "QListWidget#navigation::item { padding: 10px 14px; }"
+        )
         self.stack = QStackedWidget(self)
         for name, label, enabled in PAGES:
             item = QListWidgetItem(_(label))
@@ -170,13 +177,13 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page if page is not None else QWidget(self))
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.nav.setCurrentRow(0)
-        splitter = QSplitter(self)
-        splitter.setObjectName("mainSplitter")
-        splitter.addWidget(self.nav)
-        splitter.addWidget(self.stack)
-        splitter.setStretchFactor(1, 1)
-        self.splitter = splitter
-        self.setCentralWidget(splitter)
+        central = QWidget(self)
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -260,7 +267,9 @@ class MainWindow(QMainWindow):
             from ui.dialogs import ask
 
             when = draft.started_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-            if ask(self, _("An unfinished call from {when} was kept. Open it to finish it?").format(when=when)):
+            if ask(
+                self, _("An unfinished call from {when} was kept. Open it to finish it?").format(when=when)
+            ):
                 self.open_new_call(draft=draft)
             else:
                 self.ctx.drafts.discard()
@@ -276,16 +285,12 @@ class MainWindow(QMainWindow):
         state = self.qsettings.value("main/state")
         if state is not None:
             self.restoreState(state)
-        splitter = self.qsettings.value("main/splitter")
-        if splitter is not None:
-            self.splitter.restoreState(splitter)
         self.calls_page.restore_state(self.qsettings)
         self.directory_page.restore_state(self.qsettings)
 
     def save_layout(self) -> None:
         self.qsettings.setValue("main/geometry", self.saveGeometry())
         self.qsettings.setValue("main/state", self.saveState())
-        self.qsettings.setValue("main/splitter", self.splitter.saveState())
         self.calls_page.save_state(self.qsettings)
         self.directory_page.save_state(self.qsettings)
         self.qsettings.sync()

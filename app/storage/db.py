@@ -25,6 +25,9 @@ log = logging.getLogger("hotline.storage")
 # The newest migration; a test checks it equals Alembic's head. Comparing against it at start-up
 # spares importing Alembic (≈0.2 s) when the database is already current.
 HEAD_REVISION = "0001"
+# Every revision this version of the app knows, oldest first (a test checks it against Alembic). A
+# database at a revision not listed here was written by a newer app: we must not touch it.
+KNOWN_REVISIONS: tuple[str, ...] = ("0001",)
 
 
 def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -81,7 +84,7 @@ def current_revision(engine: Engine) -> str | None:
 def backup_database(path: Path, backup_dir: Path, reason: str) -> Path:
     """A consistent copy of the database (SQLite's online backup, safe with WAL)."""
     backup_dir.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")  # unique even for two in one second
     target = backup_dir / f"{path.stem}-{stamp}-{reason}.sqlite3"
     src = sqlite3.connect(path)
     try:
@@ -120,12 +123,17 @@ def open_database(path: Path, backup_dir: Path | None = None) -> Database:
     engine = make_engine(path)
     try:
         revision = current_revision(engine)
+        if revision is not None and revision not in KNOWN_REVISIONS:
+            raise StorageError(StorageProblem.NEWER_SCHEMA, f"database revision {revision}")
         if revision != HEAD_REVISION:
             if existed and revision is not None and backup_dir is not None:
                 backup_database(path, backup_dir, f"before-migration-from-{revision}")
             log.info("migrating database %s from %s to %s", path, revision, HEAD_REVISION)
             run_migrations(engine)
         node_id = _ensure_node_id(engine)
+    except StorageError:
+        engine.dispose()
+        raise
     except Exception as exc:
         engine.dispose()
         storage_error = as_storage_error(exc)

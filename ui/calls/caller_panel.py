@@ -109,8 +109,10 @@ class CallerPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.history.setColumnWidth(1, 170)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
+        # The question is what the engineer scans for; the other columns get just enough room.
+        self.history.setColumnWidth(1, 120)
+        self.history.setColumnWidth(3, 90)
         self.history.itemActivated.connect(self._history_activated)  # double-click or Enter
 
         layout = QVBoxLayout(self)
@@ -212,10 +214,14 @@ class CallerPanel(QWidget):
         for row in rows:
             when = row.started_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
             where = " / ".join(p for p in (row.system_name, row.module_name) if p)
-            item = QTreeWidgetItem([when, where, one_line(row.question), outcome_text(row)])
+            # the module says most in a narrow column; the tooltip has system / module
+            item = QTreeWidgetItem(
+                [when, row.module_name or row.system_name, one_line(row.question), outcome_text(row)]
+            )
             item.setData(0, Qt.ItemDataRole.UserRole, row.id)
             item.setToolTip(2, row.question)
             item.setToolTip(1, where)
+            item.setToolTip(3, outcome_text(row))
             items.append(item)
         self.history.addTopLevelItems(items)
         self.history.show()

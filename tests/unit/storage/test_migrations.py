@@ -136,3 +136,39 @@ def test_migrations_keep_pragmas_on(engine: Engine) -> None:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+
+
+def test_known_revisions_are_alembics_revisions_oldest_first() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from app.storage.db import KNOWN_REVISIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parents[3] / "app" / "storage" / "migrations"))
+    script = ScriptDirectory.from_config(config)
+    newest_first = [rev.revision for rev in script.walk_revisions()]
+    assert list(KNOWN_REVISIONS) == list(reversed(newest_first))
+
+
+def test_database_from_a_newer_app_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    from app import i18n
+    from app.errors import StorageError, StorageProblem
+    from app.storage.db import open_database
+
+    path = tmp_path / "hotline.sqlite3"
+    open_database(path).dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    i18n.set_language("zh_CN")
+    with pytest.raises(StorageError) as raised:
+        open_database(path, tmp_path / "backups")
+    assert raised.value.problem is StorageProblem.NEWER_SCHEMA
+    assert "更新版本" in raised.value.message
+    assert path.read_bytes() == before
+    assert not (tmp_path / "backups").exists()
