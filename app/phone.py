@@ -16,6 +16,8 @@ from typing import Literal
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType, geocoder
 
+from app import i18n
+
 __all__ = ["PhoneInfo", "PhoneKind", "normalize_digits", "parse_phone"]
 
 PhoneKind = Literal["fixed", "mobile", "service", "internal", "invalid", "empty"]
@@ -249,7 +251,8 @@ def _display(num: PhoneNumber, kind: PhoneKind) -> str:
 
 def _location(num: PhoneNumber) -> str:
     try:
-        return geocoder.description_for_number(num, "zh")
+        # the place in the interface language (Chinese unless the user chose English)
+        return geocoder.description_for_number(num, "en" if i18n.current_language() == "en" else "zh")
     except Exception:
         return ""
 

@@ -35,16 +35,34 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.context import AppContext, open_context  # noqa: E402
-from app.search.text import build_match  # noqa: E402
+from app.search.text import build_match, index_text  # noqa: E402
 from app.services import calls, reference  # noqa: E402
 
 TARGETS_MS = {"startup": 1500.0, "save_call": 10.0, "caller_lookup": 20.0, "search_p95": 50.0}
 TARGET_MEMORY_MB = 300.0
 
 SEARCH_QUERIES = [
-    "核销", "票据", "冲红", "UKey", "E1003", "ORA-12541", "登录失败", "号段不连续", "工资", "年度结转",
-    "银行代发", "打印", "证书", "库存", "密码", "导出", "开具", "财政", "核", "无法",
-]  # fmt: skip
+    "核销",
+    "票据",
+    "冲红",
+    "UKey",
+    "E1003",
+    "ORA-12541",
+    "登录失败",
+    "号段不连续",
+    "工资",
+    "年度结转",
+    "银行代发",
+    "打印",
+    "证书",
+    "库存",
+    "密码",
+    "导出",
+    "开具",
+    "财政",
+    "核",
+    "无法",
+]
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -104,32 +122,61 @@ def bench_save(ctx: AppContext, repeat: int) -> dict[str, Any]:
 
     def save() -> None:
         data = calls.CallInput(
-            site_id=site.id, started_at=dt.datetime.now(dt.UTC), engineer="基准测试", caller_phone="0759-2221234",
-            caller_name="王会计", unit_name="湛江市第一中学", system_id=system.id, module_id=module.id,
-            category_id=category.id, question="票据核销时提示号段不连续，无法提交核销申请",
-            answer="先在库存管理中盘点号段，补录缺失的作废票据后重新提交核销。", duration_s=185,
-        )  # fmt: skip
+            site_id=site.id,
+            started_at=dt.datetime.now(dt.UTC),
+            engineer="基准测试",
+            caller_phone="0759-2221234",
+            caller_name="王会计",
+            unit_name="湛江市第一中学",
+            system_id=system.id,
+            module_id=module.id,
+            category_id=category.id,
+            question="票据核销时提示号段不连续，无法提交核销申请",
+            answer="先在库存管理中盘点号段，补录缺失的作废票据后重新提交核销。",
+            duration_s=185,
+        )
         with ctx.uow() as uow:
             calls.record_call(uow, data)
 
     ours = timed(save, repeat)
     conn = raw_connection(ctx.paths.database)
-    row = ("x" * 36, site.id, dt.datetime.now(dt.UTC).isoformat(), "票据核销时提示号段不连续，无法提交核销申请")
+    question = "票据核销时提示号段不连续，无法提交核销申请"
+    answer = "先在库存管理中盘点号段，补录缺失的作废票据后重新提交核销。"
+    body = index_text("王会计", "07592221234", "湛江市第一中学", question, answer)
+    insert_call = (
+        "INSERT INTO calls (key, id, site_id, started_at, duration_s, engineer, caller_name,"
+        " caller_phone, caller_key, unit_name, system_id, module_id, category_id, question, answer,"
+        " outcome, transferred_to, revision, updated_at, origin, hlc, deleted)"
+        " VALUES (?, ?, ?, ?, 185, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'answered', '', 1, ?, 'bench', ?, 0)"
+    )
+    insert_outbox = (
+        "INSERT INTO outbox (client_op_id, table_name, row_id, op, fields, hlc, created_at)"
+        " VALUES (?, 'calls', ?, 'insert', ?, ?, ?)"
+    )
+
+    raw_keys: list[int] = []
 
     def raw_save() -> None:
+        # The same rows our save writes (call, full-text entry, outbox op), straight through sqlite3.
         key = int(time.time() * 1000) * 1024 + random.randrange(1024)
+        now = dt.datetime.now(dt.UTC).isoformat()
+        call_id = f"raw-{key}"
+        raw_keys.append(key)
         conn.execute("BEGIN")
         conn.execute(
-            "INSERT INTO calls (key, id, site_id, started_at, duration_s, engineer, caller_name, caller_phone,"
-            " caller_key, unit_name, question, answer, outcome, transferred_to, revision, updated_at, origin, hlc,"
-            " deleted) VALUES (?, ?, ?, ?, 185, '基准', '王会计', '0759-2221234', '+867592221234', '湛江市第一中学',"
-            " ?, '先盘点', 'answered', '', 1, ?, 'bench', 'x', 0)",
-            (key, f"raw-{key}", row[1], row[2], row[3], row[2]),
-        )
-        conn.execute("INSERT INTO calls_fts(rowid, body) VALUES (?, ?)", (key, "票据 据核 核销 销"))
+            insert_call,
+            (key, call_id, site.id, now, "基准", "王会计", "0759-2221234", "+867592221234", "湛江市第一中学",
+             system.id, module.id, category.id, question, answer, now, now),
+        )  # fmt: skip
+        conn.execute("INSERT INTO calls_fts(rowid, body) VALUES (?, ?)", (key, body))
+        conn.execute(insert_outbox, (call_id, call_id, json.dumps({"question": question}), now, now))
         conn.execute("COMMIT")
 
     raw = timed(raw_save, repeat)
+    conn.execute("DELETE FROM outbox WHERE row_id LIKE 'raw-%'")
+    conn.executemany(
+        "INSERT INTO calls_fts(calls_fts, rowid, body) VALUES ('delete', ?, ?)", [(k, body) for k in raw_keys]
+    )
     conn.execute("DELETE FROM calls WHERE origin = 'bench'")
     conn.commit()
     conn.close()
@@ -151,7 +198,8 @@ def bench_lookup(ctx: AppContext, repeat: int) -> dict[str, Any]:
             (key,),
         ).fetchall()
         conn.execute(
-            "SELECT key, started_at, question, outcome FROM calls WHERE caller_key = ? ORDER BY key DESC LIMIT 50",
+            "SELECT key, started_at, question, outcome FROM calls"
+            " WHERE caller_key = ? ORDER BY key DESC LIMIT 50",
             (key,),
         ).fetchall()
 
@@ -197,15 +245,21 @@ def bench_search(ctx: AppContext, rounds: int) -> dict[str, Any]:
 
 
 def bench_startup(data_dir: Path, repeat: int) -> dict[str, Any]:
-    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"), HOTLINE_BENCH_READY="1")
+    env = dict(
+        os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"), HOTLINE_BENCH_READY="1"
+    )
     samples: list[float] = []
     memory: list[float] = []
     for _ in range(repeat):
         env["HOTLINE_BENCH_T0"] = repr(time.time())
         proc = subprocess.run(
             [sys.executable, "-m", "app", "--data-dir", str(data_dir)],
-            env=env, capture_output=True, text=True, timeout=120, cwd=ROOT,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
         line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("HOTLINE_READY")), None)
         if line is None:
             raise RuntimeError(f"app did not report ready: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
@@ -216,7 +270,9 @@ def bench_startup(data_dir: Path, repeat: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=50_000)
     parser.add_argument("--data", type=Path, default=None, help="dataset folder (reused between runs)")
@@ -227,10 +283,17 @@ def main(argv: list[str] | None = None) -> int:
     ctx = ensure_dataset(data_dir, args.calls, args.contacts)
     results: dict[str, Any] = {
         "when": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version},
-        "dataset": {"calls": args.calls, "contacts": args.contacts,
-                    "db_size_mb": round(ctx.paths.database.stat().st_size / 1e6, 1)},
-    }  # fmt: skip
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+        },
+        "dataset": {
+            "calls": args.calls,
+            "contacts": args.contacts,
+            "db_size_mb": round(ctx.paths.database.stat().st_size / 1e6, 1),
+        },
+    }
     print("saving a call …", flush=True)
     results["save_call"] = bench_save(ctx, args.repeat)
     print("caller look-up …", flush=True)

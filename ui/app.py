@@ -61,8 +61,12 @@ def run_gui(data_dir: str | None, language: str | None) -> int:
 
     if i18n.current_language() == "zh_CN":
         translator = QTranslator(qt_app)
-        if translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), "qtbase", "_",
-                           QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        if translator.load(
+            QLocale(QLocale.Language.Chinese, QLocale.Country.China),
+            "qtbase",
+            "_",
+            QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath),
+        ):
             qt_app.installTranslator(translator)
 
     window = MainWindow(ctx)

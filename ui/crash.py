@@ -60,9 +60,9 @@ class CrashHandler:
                 "were typing has been kept as a draft."
             )
             if report is not None:
-                text += "\n\n" + _("A report was written to:\n{path}\nPlease send it to your support contact.").format(
-                    path=report
-                )
+                text += "\n\n" + _(
+                    "A report was written to:\n{path}\nPlease send it to your support contact."
+                ).format(path=report)
             QMessageBox.critical(None, _("Hotline Console"), text)
         finally:
             self._showing = False

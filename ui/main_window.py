@@ -295,7 +295,7 @@ class MainWindow(QMainWindow):
         self.directory_page.save_state(self.qsettings)
         self.qsettings.sync()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.call_form is not None and self.call_form.isVisible():
             self.call_form.save_draft_now()
         self.save_layout()

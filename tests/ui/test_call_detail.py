@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication
 
 from app.context import AppContext
 from app.errors import StorageError, StorageProblem
 from app.services import calls, reference
+from tests.helpers.qt_input import replace_text, type_text
+from tests.helpers.qt_windows import activate, shown_windows
 from ui.calls.detail import CallDetailDialog
 from ui.calls.list_model import COLUMN_INDEX
-
-# The offscreen platform warns on every top-level window and popup it shows; not our code.
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LONG_QUESTION = (
@@ -56,33 +52,10 @@ def call_id(ui_ctx: AppContext) -> str:
     return call.id
 
 
-def type_text(qtbot: Any, widget: Any, text: str) -> None:
-    """Type like a user: ASCII on the keyboard, Chinese through the input method (QTest cannot do CJK)."""
-    for chunk in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]+", text):
-        if chunk.isascii():
-            qtbot.keyClicks(widget, chunk)
-        else:
-            event = QInputMethodEvent()
-            event.setCommitString(chunk)
-            QApplication.sendEvent(widget, event)
-
-
-def replace_text(qtbot: Any, widget: Any, text: str) -> None:
-    widget.setFocus()
-    widget.selectAll()
-    qtbot.keyClick(widget, Qt.Key.Key_Delete)
-    type_text(qtbot, widget, text)
-
-
 def open_detail(qtbot: Any, main_window: Any, call_id: str) -> CallDetailDialog:
     main_window.open_call(call_id)
-    dialog = next(
-        w
-        for w in QApplication.topLevelWidgets()
-        if isinstance(w, CallDetailDialog) and w.isVisible() and w.parent() is main_window
-    )
-    dialog.activateWindow()  # the offscreen platform does not activate new windows by itself
-    qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
+    dialog = shown_windows(CallDetailDialog, parent=main_window)[0]
+    activate(qtbot, dialog)
     return dialog
 
 

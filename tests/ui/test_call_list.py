@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QComboBox
 from sqlalchemy import func, select
 
 from app.context import AppContext
 from app.services import calls, directory, reference
 from app.storage.models import Call
+from tests.helpers.qt_input import replace_text, type_text
+from tests.helpers.qt_windows import activate, shown_windows
 from ui.calls.detail import CallDetailDialog
 from ui.calls.list_model import BLOCK_SIZE, COLUMN_INDEX
-
-# The offscreen platform warns on every top-level window and popup it shows (size hints, raise,
-# keyboard grab); nothing to do with our code.
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ENGINEERS = ("张工", "李工", "王工")
@@ -163,23 +159,8 @@ def choose(qtbot: Any, page: Any, combo: QComboBox, text: str) -> None:
     wait_idle(qtbot, page)
 
 
-def type_text(qtbot: Any, widget: Any, text: str) -> None:
-    """Type like a user: ASCII on the keyboard, Chinese through the input method (QTest cannot do CJK)."""
-    for chunk in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]+", text):
-        if chunk.isascii():
-            qtbot.keyClicks(widget, chunk)
-        else:
-            event = QInputMethodEvent()
-            event.setCommitString(chunk)
-            QApplication.sendEvent(widget, event)
-
-
 def type_search(qtbot: Any, page: Any, text: str) -> None:
-    edit = page.filters.search_edit
-    edit.setFocus()
-    edit.selectAll()
-    qtbot.keyClick(edit, Qt.Key.Key_Delete)
-    type_text(qtbot, edit, text)
+    replace_text(qtbot, page.filters.search_edit, text)
     wait_idle(qtbot, page)
 
 
@@ -471,16 +452,6 @@ def test_rows_are_fetched_only_when_shown(qtbot: Any, ui_ctx: AppContext, main_w
 # --- opening and editing --------------------------------------------------------------------------
 
 
-def activate(qtbot: Any, window: Any) -> None:
-    """The offscreen platform does not activate a newly shown window the way a desktop does."""
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
-
-
-def open_dialogs() -> list[CallDetailDialog]:
-    return [w for w in QApplication.topLevelWidgets() if isinstance(w, CallDetailDialog) and w.isVisible()]
-
-
 def test_enter_opens_the_call_and_an_edit_shows_as_edited(
     qtbot: Any, seeded: list[Seeded], main_window: Any
 ) -> None:
@@ -491,7 +462,7 @@ def test_enter_opens_the_call_and_an_edit_shows_as_edited(
     key = page.model.key_at(1)
     call = next(s for s in seeded if s.key == key)
     qtbot.keyClick(page.view, Qt.Key.Key_Return)
-    dialog = open_dialogs()[0]
+    dialog = shown_windows(CallDetailDialog)[0]
     activate(qtbot, dialog)
     assert dialog.question_view.toPlainText() == call.question
     edited_col = COLUMN_INDEX["revised"]
@@ -513,7 +484,7 @@ def test_double_click_opens_the_call(qtbot: Any, seeded: list[Seeded], main_wind
     rect = page.view.visualRect(page.model.index(0, 0))
     qtbot.mouseClick(page.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.mouseDClick(page.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    dialogs = open_dialogs()
+    dialogs = shown_windows(CallDetailDialog)
     assert len(dialogs) == 1
     assert dialogs[0].call_id == page.model.call_id_at(0)
     dialogs[0].close()

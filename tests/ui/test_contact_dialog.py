@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QInputMethodEvent
-from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from PySide6.QtWidgets import QDialog
 from sqlalchemy import func, select
 
 from app.context import AppContext
 from app.errors import StorageError, StorageProblem
 from app.services import directory, reference
 from app.storage.models import Contact, ContactPhone, Organisation
+from tests.helpers.qt_input import type_text
 from ui.directory.contact_dialog import ContactDialog
-
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
-
-
-def type_text(qtbot: Any, widget: QWidget, text: str) -> None:
-    """Type like a user: ASCII on the keyboard, Chinese through the input method (QTest cannot do CJK)."""
-    for chunk in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]+", text):
-        if chunk.isascii():
-            qtbot.keyClicks(widget, chunk)
-        else:
-            event = QInputMethodEvent()
-            event.setCommitString(chunk)
-            QApplication.sendEvent(widget, event)
 
 
 def zhanjiang(ctx: AppContext) -> str:

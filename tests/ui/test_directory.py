@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QTableView, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QTableView
 
 from app.context import AppContext
 from app.phone import parse_phone
 from app.services import calls, directory, reference
 from app.storage.models import Contact, Organisation, OrgKind
+from tests.helpers.qt_input import click_button, type_text
 from ui.directory.page import DirectoryPage
-
-# The offscreen platform cannot pass window size hints on; that is not our warning to fix.
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
 
 @dataclass
@@ -94,17 +90,6 @@ def seed(ui_ctx: AppContext) -> Seed:
 # --- helpers ----------------------------------------------------------------------------------------
 
 
-def type_text(qtbot: Any, widget: QWidget, text: str) -> None:
-    """Type like a user: ASCII on the keyboard, Chinese through the input method (QTest cannot do CJK)."""
-    for chunk in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]+", text):
-        if chunk.isascii():
-            qtbot.keyClicks(widget, chunk)
-        else:
-            event = QInputMethodEvent()
-            event.setCommitString(chunk)
-            QApplication.sendEvent(widget, event)
-
-
 def settle(qtbot: Any, mw: Any) -> None:
     """Wait until the typing delay has passed and every background search has reported."""
     page: DirectoryPage = mw.directory_page
@@ -122,13 +107,6 @@ def settle(qtbot: Any, mw: Any) -> None:
 def column(view: QTableView, col: int = 0) -> list[str]:
     model = view.model()
     return [model.index(row, col).data() for row in range(model.rowCount())]
-
-
-def click_button(qtbot: Any, parent: QWidget, text: str) -> None:
-    matches = [b for b in parent.findChildren(QPushButton) if b.text() == text and b.isVisible()]
-    assert len(matches) == 1, f"button {text!r}: {[b.text() for b in parent.findChildren(QPushButton)]}"
-    assert matches[0].isEnabled(), f"button {text!r} is disabled"
-    qtbot.mouseClick(matches[0], Qt.MouseButton.LeftButton)
 
 
 def click_row(qtbot: Any, view: QTableView, row: int, modifier: Any = Qt.KeyboardModifier.NoModifier) -> None:

@@ -3,69 +3,24 @@
 from __future__ import annotations
 
 import errno
-import re
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QPushButton, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QLabel, QTreeWidgetItem
 
 from app import i18n
 from app.context import AppContext
 from app.services import reference
 from app.settings import Settings
 from app.storage.models import Site
+from tests.helpers.qt_input import click_button, pick, replace_text, type_text
+from tests.helpers.qt_windows import wait_for_tasks
 from ui.settings.dialog import FirstRunDialog, SettingsDialog
 from ui.settings.reference_editor import ReferenceEditor
 
-# The offscreen platform cannot pass window size hints on; that is not our warning to fix.
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
-
-
 # --- helpers ----------------------------------------------------------------------------------------
-
-
-def type_text(qtbot: Any, widget: QWidget, text: str) -> None:
-    """Type like a user: ASCII on the keyboard, Chinese through the input method (QTest cannot do CJK)."""
-    for chunk in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]+", text):
-        if chunk.isascii():
-            qtbot.keyClicks(widget, chunk)
-        else:
-            event = QInputMethodEvent()
-            event.setCommitString(chunk)
-            QApplication.sendEvent(widget, event)
-
-
-def replace_text(qtbot: Any, widget: Any, text: str) -> None:
-    widget.setFocus()
-    widget.selectAll()
-    QTest.keyClick(widget, Qt.Key.Key_Backspace)
-    type_text(qtbot, widget, text)
-
-
-def pick(qtbot: Any, combo: QComboBox, text: str) -> None:
-    """Choose an entry with the arrow keys, as a keyboard user would."""
-    target = combo.findText(text)
-    assert target >= 0, f"{text!r} not among {[combo.itemText(i) for i in range(combo.count())]}"
-    combo.setFocus()
-    for _attempt in range(combo.count() + 1):
-        if combo.currentIndex() == target:
-            return
-        qtbot.keyClick(combo, Qt.Key.Key_Down if combo.currentIndex() < target else Qt.Key.Key_Up)
-    assert combo.currentText() == text
-
-
-def click_button(qtbot: Any, parent: QWidget, text: str) -> None:
-    matches = [b for b in parent.findChildren(QPushButton) if b.text() == text and b.isVisible()]
-    assert len(matches) == 1, f"button {text!r}: {[b.text() for b in parent.findChildren(QPushButton)]}"
-    assert matches[0].isEnabled(), f"button {text!r} is disabled"
-    qtbot.mouseClick(matches[0], Qt.MouseButton.LeftButton)
-
-
-def idle(qtbot: Any, mw: Any) -> None:
-    qtbot.waitUntil(lambda: mw.taskman.running == 0, timeout=5000)
 
 
 def site_id(ctx: AppContext, name: str) -> str:
@@ -112,7 +67,7 @@ def submit_item_dialog(qtbot: Any, main_window: Any, editor: ReferenceEditor) ->
     dialog = editor.item_dialog
     assert dialog is not None
     click_button(qtbot, dialog, "保存")
-    idle(qtbot, main_window)
+    wait_for_tasks(qtbot, main_window)
 
 
 # --- general page -----------------------------------------------------------------------------------
@@ -276,7 +231,7 @@ def test_retire_and_restore_a_category(
     rect = editor.categories.visualItemRect(item)
     qtbot.mouseClick(editor.categories.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     click_button(qtbot, editor, "停用(&E)")
-    idle(qtbot, main_window)
+    wait_for_tasks(qtbot, main_window)
 
     with ui_ctx.db.session() as session:
         assert "投诉" not in [c.name for c in reference.list_categories(session)]
@@ -287,7 +242,7 @@ def test_retire_and_restore_a_category(
     assert active is not None and retired.foreground().color() != active.foreground().color()
 
     click_button(qtbot, editor, "启用(&E)")  # the same button now brings it back
-    idle(qtbot, main_window)
+    wait_for_tasks(qtbot, main_window)
     with ui_ctx.db.session() as session:
         assert "投诉" in [c.name for c in reference.list_categories(session)]
     restored = editor.find_category_item("投诉")
@@ -299,7 +254,7 @@ def test_retire_a_module_greys_it_in_the_tree(
 ) -> None:
     select_tree(qtbot, editor, "module", "核销销毁")
     click_button(qtbot, editor, "停用(&T)")
-    idle(qtbot, main_window)
+    wait_for_tasks(qtbot, main_window)
     item = editor.find_tree_item_by_name("module", "核销销毁")
     assert item is not None and item.text(0) == "核销销毁（已停用）"
     with ui_ctx.db.session() as session:
@@ -322,7 +277,7 @@ def test_bad_area_code_is_refused_and_nothing_is_saved(
         assert dialog.isVisible()
         assert dialog.area_error.isVisible()
         assert dialog.area_error.text() == "区号应为 0 开头、共 3 到 4 位数字，例如 0519。"
-    idle(qtbot, main_window)
+    wait_for_tasks(qtbot, main_window)
     with ui_ctx.db.session() as session:
         site = session.get(Site, zhanjiang)
         assert site is not None and site.area_code == "0759"

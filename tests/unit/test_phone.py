@@ -6,7 +6,14 @@ import dataclasses
 
 import pytest
 
+from app import i18n
 from app.phone import PhoneInfo, normalize_digits, parse_phone
+
+
+@pytest.fixture(autouse=True)
+def _chinese_interface() -> None:
+    # Place names follow the interface language; the app's default is Simplified Chinese.
+    i18n.set_language("zh_CN")
 
 CZ = "0519"  # Changzhou
 ZJ = "0759"  # Zhanjiang
@@ -488,3 +495,10 @@ def test_same_number_typed_differently_gives_same_key() -> None:
 )
 def test_normalize_digits(text: str, expected: str) -> None:
     assert normalize_digits(text) == expected
+
+
+def test_place_names_follow_the_interface_language() -> None:
+    i18n.set_language("en")
+    assert parse_phone("13912345678").location == "Changzhou, Jiangsu"
+    i18n.set_language("zh_CN")
+    assert parse_phone("13912345678").location == "江苏省常州市"

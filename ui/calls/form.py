@@ -50,6 +50,7 @@ from ui.calls.caller_panel import CallerPanel
 from ui.changes import OpChanges
 from ui.crash import crash_handler
 from ui.operations import OpContext, show_error
+from ui.widgets.field_errors import ERROR_STYLE, error_label
 from ui.widgets.phone_edit import PhoneField
 
 if TYPE_CHECKING:
@@ -58,7 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hotline.ui.call_form")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-ERROR_STYLE = "border: 1px solid #d9534f;"
 MAX_DURATION_S = 24 * 3600
 
 # Where each validation message is shown, in the order focus looks for the first bad field.
@@ -348,11 +348,8 @@ class CallForm(QDialog):
         self._fill_modules()
 
     def _error_label(self, key: str) -> QLabel:
-        label = QLabel(self)
+        label = error_label(self)
         label.setObjectName(f"error_{key}")
-        label.setStyleSheet("color: #c9302c;")
-        label.setWordWrap(True)
-        label.hide()
         self.errors[key] = label
         return label
 
@@ -868,7 +865,7 @@ class CallForm(QDialog):
                 general.append(message)
                 continue
             label.setText(message)
-            label.show()
+            label.show()  # also for a key with no field to mark (e.g. a system retired meanwhile)
             for widget in self._error_widgets(key):
                 widget.setStyleSheet(ERROR_STYLE)
         if general:

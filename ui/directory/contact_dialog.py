@@ -38,9 +38,9 @@ from app.storage.models import Contact, OrgKind, Site
 from ui import dialogs
 from ui.changes import OpChanges
 from ui.operations import OpContext, show_error
+from ui.widgets.field_errors import error_label, show_field_error
 from ui.widgets.phone_edit import style_hint
 
-ERROR_STYLE = "border: 1px solid #d9534f;"
 PHONE_LABELS = (N_("Office"), N_("Mobile"), N_("Fax"), N_("Home"), N_("Other"))
 NUMBER_COLUMN, LABEL_COLUMN, HINT_COLUMN = 0, 1, 2
 
@@ -53,20 +53,6 @@ class _SaveRequest:
     new_unit_name: str  # a typed unit name (found by name or created)
     site_id: str
     area_code: str
-
-
-def _error_label(parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setStyleSheet("color: #c9302c;")
-    label.setWordWrap(True)
-    label.hide()
-    return label
-
-
-def _show_error(field: QWidget, label: QLabel, message: str) -> None:
-    field.setStyleSheet(ERROR_STYLE if message else "")
-    label.setText(message)
-    label.setVisible(bool(message))
 
 
 def _save_contact(uow: Any, request: _SaveRequest) -> tuple[str, str | None]:
@@ -121,12 +107,12 @@ class ContactDialog(QDialog):
         self.name_edit = QLineEdit(self)
         self.name_edit.setObjectName("contactName")
         self.name_edit.setMaxLength(100)
-        self.name_error = _error_label(self)
+        self.name_error = error_label(self)
         self.title_edit = QLineEdit(self)
         self.title_edit.setObjectName("contactTitle")
         self.title_edit.setMaxLength(100)
         self.title_edit.setPlaceholderText(_("e.g. accountant, IT administrator"))
-        self.title_error = _error_label(self)
+        self.title_error = error_label(self)
         self.unit_combo = QComboBox(self)
         self.unit_combo.setObjectName("contactUnit")
         self.unit_combo.setEditable(True)
@@ -142,7 +128,7 @@ class ContactDialog(QDialog):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.unit_combo.setCompleter(completer)
         self.unit_combo.setCurrentIndex(-1)
-        self.unit_error = _error_label(self)
+        self.unit_error = error_label(self)
         self.notes_edit = QPlainTextEdit(self)
         self.notes_edit.setObjectName("contactNotes")
         self.notes_edit.setTabChangesFocus(True)
@@ -185,7 +171,7 @@ class ContactDialog(QDialog):
         phone_box.addLayout(phone_buttons)
         form.addRow(phones_label, phone_box)
 
-        self.general_error = _error_label(self)
+        self.general_error = error_label(self)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -201,8 +187,10 @@ class ContactDialog(QDialog):
         layout.addWidget(self.general_error)
         layout.addWidget(self.buttons)
 
-        self.name_edit.textChanged.connect(lambda: _show_error(self.name_edit, self.name_error, ""))
-        self.unit_combo.editTextChanged.connect(lambda: _show_error(self.unit_combo, self.unit_error, ""))
+        self.name_edit.textChanged.connect(lambda: show_field_error(self.name_edit, self.name_error, ""))
+        self.unit_combo.editTextChanged.connect(
+            lambda: show_field_error(self.unit_combo, self.unit_error, "")
+        )
         if contact_id is not None:
             self._load(contact_id)
         else:
@@ -354,7 +342,7 @@ class ContactDialog(QDialog):
             return
         self.general_error.hide()
         if not self.name_edit.text().strip():
-            _show_error(self.name_edit, self.name_error, _("Please enter the contact's name."))
+            show_field_error(self.name_edit, self.name_error, _("Please enter the contact's name."))
             self.name_edit.setFocus()
             return
         org_id, new_unit = self._unit_choice()
@@ -411,7 +399,7 @@ class ContactDialog(QDialog):
         for key, message in fields.items():
             if key in targets:
                 field, label = targets[key]
-                _show_error(field, label, message)
+                show_field_error(field, label, message)
                 first = first or field
             else:
                 other.append(message)

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QVBoxLayout,
-    QWidget,
 )
 
 from app.errors import UserFacingError, ValidationError
@@ -23,23 +22,7 @@ from app.storage.models import ORG_KIND_LABELS, Organisation, OrgKind
 from ui import dialogs
 from ui.changes import OpChanges
 from ui.operations import OpContext, show_error
-
-ERROR_STYLE = "border: 1px solid #d9534f;"
-
-
-def show_field_error(field: QWidget, label: QLabel, message: str) -> None:
-    """Mark a field as wrong the way every form does: red border and the message under it."""
-    field.setStyleSheet(ERROR_STYLE if message else "")
-    label.setText(message)
-    label.setVisible(bool(message))
-
-
-def error_label(parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setStyleSheet("color: #c9302c;")
-    label.setWordWrap(True)
-    label.hide()
-    return label
+from ui.widgets.field_errors import error_label, show_field_error
 
 
 class OrgDialog(QDialog):

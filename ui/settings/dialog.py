@@ -34,8 +34,8 @@ from app.settings import OPTIONS
 from ui import dialogs
 from ui.changes import OpChanges
 from ui.settings.reference_editor import ReferenceEditor
+from ui.widgets.field_errors import error_label, show_field_error, stacked
 
-ERROR_STYLE = "border: 1px solid #d9534f;"
 ENGINEER_MAX = 100
 LOOKUP_DELAY_RANGE = (0, 2000)  # ms after the last typed digit before the caller is looked up
 AUTOSAVE_RANGE = (200, 10_000)  # ms between draft saves while a call is typed
@@ -47,28 +47,6 @@ class OptionsPage(Protocol):
     def check(self) -> bool: ...
 
     def save(self) -> None: ...
-
-
-def _error_label(parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setStyleSheet("color: #c9302c;")
-    label.setWordWrap(True)
-    label.hide()
-    return label
-
-
-def _show_error(field: QWidget, label: QLabel, message: str) -> None:
-    field.setStyleSheet(ERROR_STYLE if message else "")
-    label.setText(message)
-    label.setVisible(bool(message))
-
-
-def _stacked(*widgets: QWidget) -> QVBoxLayout:
-    box = QVBoxLayout()
-    box.setSpacing(2)
-    for widget in widgets:
-        box.addWidget(widget)
-    return box
 
 
 def _fill_sites(combo: QComboBox, mw: Any, selected: str) -> None:
@@ -103,9 +81,9 @@ class GeneralPage(QWidget):
         self.engineer_edit.setObjectName("engineerName")
         self.engineer_edit.setMaxLength(ENGINEER_MAX)
         self.engineer_edit.setPlaceholderText(_("Your name, as it should appear on calls"))
-        self.engineer_error = _error_label(self)
+        self.engineer_error = error_label(self)
         self.engineer_edit.textEdited.connect(
-            lambda: _show_error(self.engineer_edit, self.engineer_error, "")
+            lambda: show_field_error(self.engineer_edit, self.engineer_error, "")
         )
         self.site_combo = QComboBox(self)
         self.site_combo.setObjectName("siteChoice")
@@ -123,10 +101,10 @@ class GeneralPage(QWidget):
             form,
             _("&Engineer on duty:"),
             self.engineer_edit,
-            _stacked(self.engineer_edit, self.engineer_error),
+            stacked(self.engineer_edit, self.engineer_error),
         )
         self._row(form, _("&Service site:"), self.site_combo)
-        self._row(form, _("&Language:"), self.language_combo, _stacked(self.language_combo, language_note))
+        self._row(form, _("&Language:"), self.language_combo, stacked(self.language_combo, language_note))
 
         self.lookup_spin = QSpinBox(self)
         self.lookup_spin.setObjectName("lookupDelay")
@@ -196,7 +174,7 @@ class GeneralPage(QWidget):
 
     def check(self) -> bool:
         problem = _engineer_problem(self.engineer_edit.text())
-        _show_error(self.engineer_edit, self.engineer_error, problem)
+        show_field_error(self.engineer_edit, self.engineer_error, problem)
         if problem:
             self.engineer_edit.setFocus()
         return not problem
@@ -344,8 +322,8 @@ class FirstRunDialog(QDialog):
         self.name_edit.setObjectName("firstRunName")
         self.name_edit.setMaxLength(ENGINEER_MAX)
         self.name_edit.setPlaceholderText(_("e.g. 张伟"))
-        self.name_error = _error_label(self)
-        self.name_edit.textEdited.connect(lambda: _show_error(self.name_edit, self.name_error, ""))
+        self.name_error = error_label(self)
+        self.name_edit.textEdited.connect(lambda: show_field_error(self.name_edit, self.name_error, ""))
         self.site_combo = QComboBox(self)
         self.site_combo.setObjectName("firstRunSite")
         _fill_sites(self.site_combo, mw, mw.site_id)
@@ -354,7 +332,7 @@ class FirstRunDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         name_label = QLabel(_("Your &name:"), self)
         name_label.setBuddy(self.name_edit)
-        form.addRow(name_label, _stacked(self.name_edit, self.name_error))
+        form.addRow(name_label, stacked(self.name_edit, self.name_error))
         site_label = QLabel(_("&Service site:"), self)
         site_label.setBuddy(self.site_combo)
         form.addRow(site_label, self.site_combo)
@@ -375,7 +353,7 @@ class FirstRunDialog(QDialog):
 
     def accept(self) -> None:
         problem = _engineer_problem(self.name_edit.text())
-        _show_error(self.name_edit, self.name_error, problem)
+        show_field_error(self.name_edit, self.name_error, problem)
         if problem:
             self.name_edit.setFocus()
             return

@@ -41,9 +41,9 @@ from app.storage.uow import UnitOfWork
 from ui import dialogs
 from ui.changes import OpChanges
 from ui.operations import OpContext, show_error
+from ui.widgets.field_errors import error_label, show_field_error, stacked
 
 AREA_CODE_RE = re.compile(r"0\d{2,3}")
-ERROR_STYLE = "border: 1px solid #d9534f;"
 ROW_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -93,14 +93,14 @@ class ReferenceItemDialog(QDialog):
         self.name_edit = QLineEdit(name, self)
         self.name_edit.setObjectName("referenceName")
         self.name_edit.setMaxLength(100)
-        self.name_error = _error_label(self)
+        self.name_error = error_label(self)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         name_label = QLabel(_("&Name:"), self)
         name_label.setBuddy(self.name_edit)
-        form.addRow(name_label, _stacked(self.name_edit, self.name_error))
+        form.addRow(name_label, stacked(self.name_edit, self.name_error))
         self.area_edit: QLineEdit | None = None
-        self.area_error = _error_label(self)
+        self.area_error = error_label(self)
         if area_code is not None:
             self.area_edit = QLineEdit(area_code, self)
             self.area_edit.setObjectName("referenceAreaCode")
@@ -108,7 +108,7 @@ class ReferenceItemDialog(QDialog):
             self.area_edit.setPlaceholderText("0519")
             area_label = QLabel(_("&Area code:"), self)
             area_label.setBuddy(self.area_edit)
-            form.addRow(area_label, _stacked(self.area_edit, self.area_error))
+            form.addRow(area_label, stacked(self.area_edit, self.area_error))
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -171,28 +171,10 @@ class ReferenceItemDialog(QDialog):
             if field is None:
                 continue
             message = errors.get(key, "")
-            field.setStyleSheet(ERROR_STYLE if message else "")
-            label.setText(message)
-            label.setVisible(bool(message))
+            show_field_error(field, label, message)
             if message and not focused:
                 field.setFocus()
                 focused = True
-
-
-def _error_label(parent: QWidget) -> QLabel:
-    label = QLabel(parent)
-    label.setStyleSheet("color: #c9302c;")
-    label.setWordWrap(True)
-    label.hide()
-    return label
-
-
-def _stacked(field: QWidget, error: QLabel) -> QVBoxLayout:
-    box = QVBoxLayout()
-    box.setSpacing(2)
-    box.addWidget(field)
-    box.addWidget(error)
-    return box
 
 
 def _button(action: QAction, parent: QWidget) -> QPushButton:
