@@ -145,7 +145,9 @@ def test_known_revisions_are_alembics_revisions_oldest_first() -> None:
     from app.storage.db import KNOWN_REVISIONS
 
     config = Config()
-    config.set_main_option("script_location", str(Path(__file__).parents[3] / "app" / "storage" / "migrations"))
+    config.set_main_option(
+        "script_location", str(Path(__file__).parents[3] / "app" / "storage" / "migrations")
+    )
     script = ScriptDirectory.from_config(config)
     newest_first = [rev.revision for rev in script.walk_revisions()]
     assert list(KNOWN_REVISIONS) == list(reversed(newest_first))

@@ -1,0 +1,417 @@
+"""The ``hotline`` command: the window, demo data, and the call ledger in and out.
+
+    hotline [--data-dir DIR] [--lang zh_CN|en]                       start the window
+    hotline demo --calls N [--contacts M] [--seed S] [--months K]    add sample data (no outbox)
+    hotline import calls FILE [--site CODE_OR_NAME] [--dry-run]      import a ledger (.xlsx / .csv)
+    hotline export calls [--format csv|xlsx] -o FILE [--from DATE] [--to DATE] [--site CODE]
+
+Every command takes ``--data-dir`` (default: ``$HOTLINE_DATA_DIR``, else the user data folder) and
+``--lang``. Exit codes: 0 done; 1 the ledger has bad rows, so nothing was imported; 2 a problem of the
+environment or of the given file, explained on stderr; 3 a bug of ours (a crash report is written).
+
+No PySide6 here: the window's module is imported only when the window is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from app import __version__, i18n
+from app.context import AppContext, open_context
+from app.errors import UserFacingError, as_storage_error
+from app.i18n import _
+from app.logs import write_crash_report
+from app.paths import resolve_data_dir
+
+MAX_PRINTED_PROBLEMS = 200
+PROGRESS_EVERY = 50_000
+IMPORT_PROGRESS_EVERY = 10_000
+EXIT_OK, EXIT_BAD_ROWS, EXIT_USER_ERROR, EXIT_BUG = 0, 1, 2, 3
+
+
+class _Run:
+    """What one command opened (the data folder), closed whatever happens."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.ctx: AppContext | None = None
+
+    def open(self) -> AppContext:
+        if self.ctx is None:
+            self.ctx = open_context(self.args.data_dir)
+            if self.args.lang:  # --lang beats the language in the settings
+                i18n.set_language(self.args.lang)
+        return self.ctx
+
+    def crash_dir(self) -> Path:
+        if self.ctx is not None:
+            return self.ctx.paths.crash_reports
+        return resolve_data_dir(self.args.data_dir).crash_reports
+
+    def close(self) -> None:
+        if self.ctx is not None:
+            self.ctx.close()
+            self.ctx = None
+
+
+Handler = Callable[[argparse.Namespace, _Run], int]
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _out(text: str) -> None:
+    print(text, flush=True)
+
+
+# --- argument types -------------------------------------------------------------------------------
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace(",", "").replace("_", ""))
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                _("expected a whole number of at least {minimum}, got “{value}”").format(
+                    minimum=minimum, value=text
+                )
+            )
+        return value
+
+    return parse
+
+
+def _day(text: str) -> dt.date:
+    from app.importexport.calls_io import CellError, parse_date
+
+    try:
+        return parse_date(text)[0]
+    except CellError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+# --- the parser -----------------------------------------------------------------------------------
+
+
+def _common_options(parser: argparse.ArgumentParser, top_level: bool) -> None:
+    # On sub-commands the default is SUPPRESS, so "hotline --data-dir X demo" keeps X.
+    default = None if top_level else argparse.SUPPRESS
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=default,
+        help=_("data folder (default: $HOTLINE_DATA_DIR, else the user data folder)"),
+    )
+    parser.add_argument(
+        "--lang",
+        choices=sorted(i18n.LANGUAGES),
+        default=default,
+        help=_("language of messages (default: the one chosen in the settings, else zh_CN)"),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotline",
+        description=_("Hotline Console: without a command, opens the window."),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _common_options(parser, top_level=True)
+    parser.set_defaults(handler=_cmd_gui)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help=_("add realistic sample data (units, contacts, calls)"),
+        description=_(
+            "Add realistic sample data: units, contacts with phone numbers and calls spread over the "
+            "last months. Sample data is local only: it writes no outbox entries and is never synced, "
+            "so use a separate data folder."
+        ),
+    )
+    _common_options(demo, top_level=False)
+    demo.add_argument("--calls", type=_count(0), required=True, help=_("number of calls"))
+    demo.add_argument(
+        "--contacts", type=_count(1), help=_("number of contacts (default: calls / 20, at most 50,000)")
+    )
+    demo.add_argument("--seed", type=int, default=7, help=_("random seed; the same seed gives the same data"))
+    demo.add_argument(
+        "--months", type=_count(1), default=12, help=_("spread the calls over this many months")
+    )
+    demo.set_defaults(handler=_cmd_demo)
+
+    import_ = commands.add_parser("import", help=_("import data from a file"))
+    _common_options(import_, top_level=False)
+    import_kinds = import_.add_subparsers(dest="kind", metavar="KIND", required=True)
+    import_calls = import_kinds.add_parser(
+        "calls",
+        help=_("import a call ledger (.xlsx or .csv)"),
+        description=_(
+            "Import a call ledger (.xlsx or .csv; columns as described in docs/import-format.md). "
+            "Every row is checked first: if any row is wrong, nothing is imported."
+        ),
+    )
+    _common_options(import_calls, top_level=False)
+    import_calls.add_argument("file", metavar="FILE", help=_("the ledger file"))
+    import_calls.add_argument(
+        "--site",
+        metavar="CODE_OR_NAME",
+        help=_("service site for rows without one (default: the current site)"),
+    )
+    import_calls.add_argument("--dry-run", action="store_true", help=_("only check the file, import nothing"))
+    import_calls.set_defaults(handler=_cmd_import_calls)
+
+    export = commands.add_parser("export", help=_("export data to a file"))
+    _common_options(export, top_level=False)
+    export_kinds = export.add_subparsers(dest="kind", metavar="KIND", required=True)
+    export_calls = export_kinds.add_parser(
+        "calls",
+        help=_("export calls as a ledger (.xlsx or .csv)"),
+        description=_("Export calls in the import layout, so that the file can be imported again."),
+    )
+    _common_options(export_calls, top_level=False)
+    export_calls.add_argument(
+        "--format", choices=("csv", "xlsx"), help=_("file format (default: from the file name, else csv)")
+    )
+    export_calls.add_argument("-o", "--output", metavar="FILE", required=True, help=_("the file to write"))
+    export_calls.add_argument(
+        "--from",
+        dest="date_from",
+        metavar="DATE",
+        type=_day,
+        help=_("first day (inclusive), e.g. 2024-01-01"),
+    )
+    export_calls.add_argument(
+        "--to", dest="date_to", metavar="DATE", type=_day, help=_("last day (inclusive), e.g. 2024-12-31")
+    )
+    export_calls.add_argument("--site", metavar="CODE", help=_("only this service site (default: all sites)"))
+    export_calls.set_defaults(handler=_cmd_export_calls)
+    return parser
+
+
+def _early_language(argv: Sequence[str]) -> None:
+    """Pick the language before the parser is built, so that --help is translated too."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--data-dir")
+    early.add_argument("--lang")
+    known, _rest = early.parse_known_args(argv)
+    language = known.lang
+    if language not in i18n.LANGUAGES:
+        # Quietly: logging is not set up yet, and open_context reports a damaged settings file anyway.
+        try:
+            saved = json.loads(resolve_data_dir(known.data_dir).settings_file.read_text(encoding="utf-8"))
+            language = saved.get("language") if isinstance(saved, dict) else None
+        except (OSError, ValueError):
+            language = None
+    i18n.set_language(language if isinstance(language, str) else i18n.DEFAULT_LANGUAGE)
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def _cmd_gui(args: argparse.Namespace, run: _Run) -> int:
+    try:
+        from ui.app import run_gui  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith(("PySide6", "shiboken6")):
+            raise
+        raise UserFacingError(
+            _("The window cannot start because PySide6 is not installed: {error}").format(error=exc)
+        ) from exc
+    return int(run_gui(args.data_dir, args.lang))
+
+
+def _cmd_demo(args: argparse.Namespace, run: _Run) -> int:
+    from app.demo import generate_demo
+
+    ctx = run.open()
+    contacts = args.contacts or min(50_000, max(20, args.calls // 20))
+    _err(
+        _("Generating demo data in {folder}: {calls:,} calls from {contacts:,} contacts …").format(
+            folder=ctx.paths.root, calls=args.calls, contacts=contacts
+        )
+    )
+    printed = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal printed
+        if done - printed >= PROGRESS_EVERY or done == total:
+            printed = done
+            _err(_("{done:,} of {total:,} calls written").format(done=done, total=total))
+
+    summary = generate_demo(ctx, args.calls, contacts, seed=args.seed, months=args.months, progress=progress)
+    _out(
+        _(
+            "Demo data added: {units:,} units, {contacts:,} contacts, {phones:,} phone numbers and "
+            "{calls:,} calls in {seconds:.1f} s."
+        ).format(
+            units=summary.organisations,
+            contacts=summary.contacts,
+            phones=summary.phones,
+            calls=summary.calls,
+            seconds=summary.seconds,
+        )
+    )
+    return EXIT_OK
+
+
+def _site_id(ctx: AppContext, wanted: str) -> str:
+    from app.services.call_import import name_key
+    from app.services.reference import list_sites
+
+    with ctx.db.session() as session:
+        sites = list_sites(session, include_inactive=True)
+    for site in sites:
+        if name_key(wanted) in (name_key(site.code), name_key(site.name)):
+            return site.id
+    raise UserFacingError(
+        _("Unknown service site “{name}”. Valid sites: {names}.").format(
+            name=wanted, names="、".join(f"{s.name} ({s.code})" for s in sites)
+        )
+    )
+
+
+def _cmd_import_calls(args: argparse.Namespace, run: _Run) -> int:
+    from app.importexport.calls_io import LedgerFileError, read_ledger
+    from app.services.call_import import import_calls, resolve_entries
+
+    path = Path(args.file)
+    ledger = read_ledger(path)  # before opening the data: a wrong file costs nothing
+    if ledger.ignored_headers:
+        _err(_("Columns not imported: {names}").format(names="、".join(ledger.ignored_headers)))
+    if not ledger.entries:
+        raise LedgerFileError(_("{path} has a header row but no calls.").format(path=path))
+    ctx = run.open()
+    site_id = _site_id(ctx, args.site) if args.site else ctx.current_site_id()
+    with ctx.uow() as uow:
+        plan = resolve_entries(uow.session, ledger.entries, site_id, ctx.engineer)
+        problems = sorted(ledger.problems + plan.problems, key=lambda p: p.row)
+        if problems:
+            for problem in problems[:MAX_PRINTED_PROBLEMS]:
+                _err(str(problem))
+            if len(problems) > MAX_PRINTED_PROBLEMS:
+                _err(_("… and {count} more problems.").format(count=len(problems) - MAX_PRINTED_PROBLEMS))
+            _err(
+                _(
+                    "{bad} of {total} rows have problems, so nothing was imported. Correct them and "
+                    "import the file again."
+                ).format(bad=len({p.row for p in problems}), total=len(ledger.entries))
+            )
+            return EXIT_BAD_ROWS
+        if args.dry_run:
+            _out(
+                _("Checked {count} calls: all can be imported. Nothing was imported (--dry-run).").format(
+                    count=len(plan.inputs)
+                )
+            )
+            return EXIT_OK
+        printed = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal printed
+            if done - printed >= IMPORT_PROGRESS_EVERY:
+                printed = done
+                _err(_("{done:,} of {total:,} calls imported …").format(done=done, total=total))
+
+        count = import_calls(uow, plan.inputs, progress)
+    _out(_("Imported {count} calls.").format(count=count))
+    return EXIT_OK
+
+
+def _cmd_export_calls(args: argparse.Namespace, run: _Run) -> int:
+    from app.importexport.calls_io import LOCAL_TZ, XLSX_MAX_ROWS, write_ledger
+    from app.services.call_import import iter_ledger_entries
+    from app.services.calls import CallQuery, count_calls
+
+    output = Path(args.output)
+    file_format = args.format or ("xlsx" if output.suffix.lower() == ".xlsx" else "csv")
+    if args.date_from and args.date_to and args.date_to < args.date_from:
+        raise UserFacingError(_("The last day (--to) is before the first day (--from)."))
+    ctx = run.open()
+    query = CallQuery(
+        site_id=_site_id(ctx, args.site) if args.site else None,
+        date_from=dt.datetime.combine(args.date_from, dt.time(), LOCAL_TZ) if args.date_from else None,
+        date_to=(
+            dt.datetime.combine(args.date_to + dt.timedelta(days=1), dt.time(), LOCAL_TZ)
+            if args.date_to
+            else None
+        ),
+    )
+    with ctx.db.session() as session:
+        total = count_calls(session, query)
+        if file_format == "xlsx" and total >= XLSX_MAX_ROWS:
+            raise UserFacingError(
+                _(
+                    "More than {limit} calls do not fit in one Excel sheet; export CSV or a shorter period."
+                ).format(limit=XLSX_MAX_ROWS - 1)
+            )
+
+        def progress(done: int) -> None:
+            _err(_("{done:,} of {total:,} calls written").format(done=done, total=total))
+
+        result = write_ledger(output, iter_ledger_entries(session, query), file_format, progress)
+    if result.truncated_cells:
+        _err(
+            _(
+                "{count} texts were longer than an Excel cell holds (32,767 characters) and were cut; "
+                "export CSV for the complete texts."
+            ).format(count=result.truncated_cells)
+        )
+    _out(_("Exported {count} calls to {path}.").format(count=result.rows, path=output))
+    return EXIT_OK
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    _early_language(arguments)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as exc:  # --help, --version, or a usage error (argparse printed why)
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
+    handler: Handler = args.handler
+    run = _Run(args)
+    try:
+        return handler(args, run)
+    except UserFacingError as exc:
+        _err(exc.message)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        _err(_("Interrupted."))
+        return 130
+    except Exception as exc:
+        storage_error = as_storage_error(exc)
+        if storage_error is not None:  # a database problem outside a unit of work (demo's bulk load)
+            _err(storage_error.message)
+            return EXIT_USER_ERROR
+        report = write_crash_report(
+            run.crash_dir(), type(exc), exc, exc.__traceback__, context="hotline " + " ".join(arguments)
+        )
+        if report is not None:
+            _err(
+                _(
+                    "Something went wrong inside Hotline Console. A report was written to {path}; "
+                    "please send it to your support contact."
+                ).format(path=report)
+            )
+        else:
+            _err(_("Something went wrong inside Hotline Console, and no report could be written."))
+        return EXIT_BUG
+    finally:
+        run.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
