@@ -931,7 +931,11 @@ class _Generator:
                         stamp(),
                     )
                 )
-                fts_rows.append((key, body(caller_name, raw, unit_name, question, answer, transferred_to)))
+                words = body(caller_name, raw, unit_name, question, answer, transferred_to)
+                facets = calls_service.facet_tokens(
+                    site.id, system_id, module_id, topic.category_id, outcome, org_id, engineer
+                )
+                fts_rows.append((key, f"{words} {facets}"))
             cursor.executemany(call_sql, call_rows)
             cursor.executemany(fts_sql, fts_rows)
             connection.commit()
@@ -1006,7 +1010,8 @@ class _IndexedFields:
 
 
 class _IndexBodies:
-    """The full-text row of each demo call: exactly what ``calls.call_index_body`` makes of it.
+    """The words of each demo call's full-text row: exactly what ``calls.call_text_body`` makes of it
+    (the facet tokens are appended by the caller, as ``calls.call_index_body`` does).
 
     It must be exact: editing a call first deletes its old row, and a contentless FTS5 table can only
     delete a row given its exact text. Tokenizing is the costly part of a demo call, though, and names,
@@ -1041,7 +1046,7 @@ class _IndexBodies:
         fields = self._fields
         fields.caller_name, fields.caller_phone, fields.unit_name = name, phone, unit
         fields.question, fields.answer, fields.transferred_to = question, answer, transferred_to
-        return calls_service.call_index_body(cast(Call, fields))
+        return calls_service.call_text_body(cast(Call, fields))
 
     def body(self, name: str, phone: str, unit: str, question: str, answer: str, transferred_to: str) -> str:
         if self.exact_only or len(question) > MAX_INDEX_PART_CHARS or len(answer) > MAX_INDEX_PART_CHARS:
@@ -1054,7 +1059,7 @@ class _IndexBodies:
         if self._count <= self.CHECK_FIRST or self._count % self.CHECK_EVERY == 0:
             exact = self._exact(name, phone, unit, question, answer, transferred_to)
             if exact != fast:
-                log.warning("demo index rows differ from calls.call_index_body; using the exact path")
+                log.warning("demo index rows differ from calls.call_text_body; using the exact path")
                 self.exact_only = True
                 return exact
         return fast

@@ -9,6 +9,7 @@ fetches the visible rows on demand (see ``fetch_rows``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from array import array
 from collections.abc import Sequence
@@ -30,8 +31,8 @@ from app.storage.models import (
     CallRevision,
     Category,
     Contact,
+    ContactPhone,
     Module,
-    Organisation,
     Outcome,
     Site,
     System,
@@ -109,10 +110,44 @@ class CallQuery:
 # --- validation -----------------------------------------------------------------------------------
 
 
-def validate(session: Session, data: CallInput) -> dict[str, str]:
+_REFERENCES_SQL = text(
+    "SELECT (SELECT area_code FROM sites WHERE id = :site),"
+    " (SELECT 1 FROM categories WHERE id = :category),"
+    " (SELECT 1 FROM systems WHERE id = :system),"
+    " (SELECT system_id FROM modules WHERE id = :module),"
+    " (SELECT name FROM organisations WHERE id = :org),"
+    " (SELECT 1 FROM contacts WHERE id = :contact)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _References:
+    """What the rows a call points at say, read in one round trip (None: no such row)."""
+
+    site_area_code: str | None
+    category: bool
+    system: bool
+    module_system_id: str | None
+    org_name: str | None
+    contact: bool
+
+
+def _references(session: Session, data: CallInput) -> _References:
+    row = session.execute(
+        _REFERENCES_SQL,
+        {
+            "site": data.site_id or None, "category": data.category_id, "system": data.system_id,
+            "module": data.module_id, "org": data.org_id, "contact": data.contact_id,
+        },
+    ).one()  # fmt: skip
+    return _References(row[0], row[1] is not None, row[2] is not None, row[3], row[4], row[5] is not None)
+
+
+def validate(session: Session, data: CallInput, refs: _References | None = None) -> dict[str, str]:
     """Field → message for everything that stops a save. An odd phone number does not: it is kept."""
+    refs = refs or _references(session, data)
     errors: dict[str, str] = {}
-    if not data.site_id or session.get(Site, data.site_id) is None:
+    if not data.site_id or refs.site_area_code is None:
         errors["site"] = _("Choose the service site.")
     if data.started_at.tzinfo is None:
         errors["started_at"] = _("The call time has no time zone.")
@@ -120,7 +155,7 @@ def validate(session: Session, data: CallInput) -> dict[str, str]:
         errors["question"] = _("Describe the caller's question.")
     if not data.category_id:
         errors["category"] = _("Choose a category.")
-    elif session.get(Category, data.category_id) is None:
+    elif not refs.category:
         errors["category"] = _("The category no longer exists.")
     if data.outcome not in {o.value for o in Outcome}:
         errors["outcome"] = _("Choose how the call ended.")
@@ -129,17 +164,16 @@ def validate(session: Session, data: CallInput) -> dict[str, str]:
     if not data.caller_phone.strip() and not data.caller_name.strip() and not data.contact_id:
         errors["caller"] = _("Enter the caller's number or name.")
     # ids that point nowhere (a draft or import from another data folder) are a message, not a crash
-    if data.system_id and session.get(System, data.system_id) is None:
+    if data.system_id and not refs.system:
         errors["system"] = _("The system no longer exists.")
     if data.module_id:
-        module = session.get(Module, data.module_id)
-        if module is None:
+        if refs.module_system_id is None:
             errors["module"] = _("The module no longer exists.")
-        elif data.system_id and module.system_id != data.system_id:
+        elif data.system_id and refs.module_system_id != data.system_id:
             errors["module"] = _("The module does not belong to the chosen system.")
-    if data.org_id and session.get(Organisation, data.org_id) is None:
+    if data.org_id and refs.org_name is None:
         errors["org"] = _("This unit no longer exists.")
-    if data.contact_id and session.get(Contact, data.contact_id) is None:
+    if data.contact_id and not refs.contact:
         errors["contact"] = _("This contact no longer exists.")
     for name in ("question", "answer"):
         if len(getattr(data, name)) > MAX_TEXT:
@@ -171,7 +205,33 @@ def _chunks(value: str) -> list[str]:
     return [value[start : start + step] for start in range(0, len(value), step)]
 
 
-def call_index_body(call: Call) -> str:
+def facet_token(kind: str, value: str) -> str:
+    """A filter value as one FTS token ("zfs" + the site id's hex …), so a search with filters is a
+    single lookup in the full-text index instead of a check of every hit against the calls table."""
+    if kind == "e":  # engineer names are text: hash them into one ASCII token
+        return "zfe" + hashlib.blake2b(value.encode("utf-8"), digest_size=10).hexdigest()
+    return f"zf{kind}" + "".join(ch for ch in value.lower() if ch.isalnum())
+
+
+def facet_tokens(
+    site_id: str | None,
+    system_id: str | None,
+    module_id: str | None,
+    category_id: str | None,
+    outcome: str | None,
+    org_id: str | None,
+    engineer: str | None,
+) -> str:
+    """The facet part of a call's full-text row (see ``facet_token``)."""
+    pairs = (
+        ("s", site_id), ("y", system_id), ("m", module_id), ("c", category_id), ("o", outcome),
+        ("u", org_id), ("e", engineer),
+    )  # fmt: skip
+    return " ".join(facet_token(kind, value) for kind, value in pairs if value)
+
+
+def call_text_body(call: Call) -> str:
+    """The words of a call, as the full-text index holds them."""
     digits = "".join(ch for ch in call.caller_phone if ch.isdigit())
     return index_text(
         call.caller_name,
@@ -182,6 +242,20 @@ def call_index_body(call: Call) -> str:
         *_chunks(call.answer),
         call.transferred_to,
     )
+
+
+def call_index_body(call: Call) -> str:
+    """A call's full-text row: its words, then its facet tokens. The index holds live calls only."""
+    facets = facet_tokens(
+        call.site_id,
+        call.system_id,
+        call.module_id,
+        call.category_id,
+        call.outcome,
+        call.org_id,
+        call.engineer,
+    )
+    return f"{call_text_body(call)} {facets}"
 
 
 def _index_add(session: Session, call: Call) -> None:
@@ -198,8 +272,9 @@ def _index_remove(session: Session, key: int, old_body: str) -> None:
     )
 
 
-def _apply_input(session: Session, call: Call, data: CallInput) -> None:
-    info = parse_phone(data.caller_phone, _site_area_code(session, data.site_id))
+def _apply_input(session: Session, call: Call, data: CallInput, refs: _References | None = None) -> None:
+    refs = refs or _references(session, data)
+    info = parse_phone(data.caller_phone, refs.site_area_code or "0519")
     call.site_id = data.site_id
     call.started_at = data.started_at
     call.engineer = data.engineer.strip()[:100]
@@ -210,8 +285,7 @@ def _apply_input(session: Session, call: Call, data: CallInput) -> None:
     call.org_id = data.org_id
     unit_name = " ".join(data.unit_name.split())[:200]
     if not unit_name and data.org_id:
-        org = session.get(Organisation, data.org_id)
-        unit_name = org.name if org else ""
+        unit_name = refs.org_name or ""
     call.unit_name = unit_name
     call.system_id = data.system_id
     call.module_id = data.module_id
@@ -226,21 +300,17 @@ def _apply_input(session: Session, call: Call, data: CallInput) -> None:
     call.updated_at = dt.datetime.now(dt.UTC)
 
 
-def _site_area_code(session: Session, site_id: str) -> str:
-    site = session.get(Site, site_id) if site_id else None
-    return site.area_code if site and site.area_code else "0519"
-
-
 def record_call(uow: UnitOfWork, data: CallInput, call_id: str | None = None) -> Call:
     """Save a new call. ``call_id`` lets a recovered draft keep the id it was given when it started."""
     session = uow.session
-    errors = validate(session, data)
+    refs = _references(session, data)
+    errors = validate(session, data, refs)
     if errors:
         raise ValidationError(errors)
     if call_id is not None and session.scalar(select(Call.key).where(Call.id == call_id)) is not None:
         raise ValidationError({"call": _("This call was already saved.")})
     call = Call(id=call_id or uuid7(), key=_allocate_key(session, data.started_at), revision=1)
-    _apply_input(session, call, data)
+    _apply_input(session, call, data, refs)
     session.add(call)
     session.flush()
     _index_add(session, call)
@@ -346,38 +416,54 @@ def input_from_dict(raw: dict[str, Any]) -> CallInput:
 # --- finding --------------------------------------------------------------------------------------
 
 
-def _filtered(query: CallQuery, session: Session) -> Select[int] | None:
-    stmt = select(Call.key).where(Call.deleted.is_(False))
+def _fts_match(session: Session, query: CallQuery) -> str | None:
+    """The FTS expression for the query's words and filters; "" when it has neither."""
+    terms: list[str] = []
     if query.text.strip():
-        match = build_match(query.text)
-        if match is None:
+        words = build_match(query.text)
+        if words is None:
             return None  # nothing searchable typed (only punctuation): no hits rather than everything
-        stmt = stmt.where(
-            Call.key.in_(
-                select(text("rowid"))
-                .select_from(text("calls_fts"))
-                .where(text("calls_fts MATCH :match").bindparams(match=match))
-            )
-        )
-    if query.site_id:
-        stmt = stmt.where(Call.site_id == query.site_id)
-    if query.date_from:
-        stmt = stmt.where(Call.key >= call_key_floor(query.date_from))
-    if query.date_to:
-        stmt = stmt.where(Call.key < call_key_floor(query.date_to))
+        terms.append(words)
+    for kind, value in (
+        ("s", query.site_id), ("y", query.system_id), ("m", query.module_id), ("c", query.category_id),
+        ("o", query.outcome), ("e", query.engineer),
+    ):  # fmt: skip
+        if value:
+            terms.append(f'"{facet_token(kind, value)}"')
     if query.org_id:
         # calls stay as recorded when units are merged; the unit kept stands for the merged ones
-        stmt = stmt.where(Call.org_id.in_(directory.merged_organisation_ids(session, query.org_id)))
-    if query.system_id:
-        stmt = stmt.where(Call.system_id == query.system_id)
-    if query.module_id:
-        stmt = stmt.where(Call.module_id == query.module_id)
-    if query.category_id:
-        stmt = stmt.where(Call.category_id == query.category_id)
-    if query.outcome:
-        stmt = stmt.where(Call.outcome == query.outcome)
-    if query.engineer:
-        stmt = stmt.where(Call.engineer == query.engineer)
+        units = directory.merged_organisation_ids(session, query.org_id)
+        terms.append("(" + " OR ".join(f'"{facet_token("u", unit)}"' for unit in units) + ")")
+    return " AND ".join(terms)  # explicit: FTS5 allows no implicit AND before a bracketed group
+
+
+def _key_bounds(query: CallQuery) -> tuple[int | None, int | None]:
+    low = call_key_floor(query.date_from) if query.date_from else None
+    high = call_key_floor(query.date_to) if query.date_to else None
+    return low, high
+
+
+def _fts_statement(match: str, query: CallQuery, what: str) -> tuple[str, dict[str, Any]]:
+    sql = f"SELECT {what} FROM calls_fts WHERE calls_fts MATCH :match"
+    params: dict[str, Any] = {"match": match}
+    low, high = _key_bounds(query)
+    if low is not None:
+        sql += " AND rowid >= :low"
+        params["low"] = low
+    if high is not None:
+        sql += " AND rowid < :high"
+        params["high"] = high
+    return sql, params
+
+
+def _table_statement(query: CallQuery) -> Select[int]:
+    """Queries the full-text index cannot answer alone: by caller or contact, or no filter at all."""
+    stmt = select(Call.key).where(Call.deleted.is_(False))
+    low, high = _key_bounds(query)
+    if low is not None:
+        stmt = stmt.where(Call.key >= low)
+    if high is not None:
+        stmt = stmt.where(Call.key < high)
     if query.contact_ids:
         stmt = stmt.where(Call.contact_id.in_(list(query.contact_ids)))
     if query.caller_key:
@@ -385,15 +471,34 @@ def _filtered(query: CallQuery, session: Session) -> Select[int] | None:
     return stmt
 
 
+def _uses_table(query: CallQuery) -> bool:
+    return bool(query.contact_ids or query.caller_key)
+
+
 def search_keys(session: Session, query: CallQuery, limit: int | None = None) -> array[int]:
-    """Keys of the matching calls, newest first (8 bytes each: a million fit in 8 MB)."""
-    stmt = _filtered(query, session)
-    if stmt is None:
+    """Keys of the matching calls, newest first (8 bytes each: a million fit in 8 MB).
+
+    Words and filters are one full-text lookup that walks the index newest first and stops after
+    ``limit`` hits; look-ups by caller or contact use the calls table's covering indexes.
+    """
+    match = _fts_match(session, query)
+    if match is None:
         return array("q")
-    stmt = stmt.order_by(Call.key.desc())
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    result = session.execute(stmt)
+    if match and not _uses_table(query):
+        sql, params = _fts_statement(match, query, "rowid")
+        sql += " ORDER BY rowid DESC" + (" LIMIT :limit" if limit is not None else "")
+        if limit is not None:
+            params["limit"] = limit
+        result = session.execute(text(sql), params)
+    else:
+        stmt = _table_statement(query)
+        if match:  # words or filters together with a caller: narrow the table hits by the index
+            stmt = stmt.where(Call.key.in_(select(text("rowid")).select_from(text("calls_fts")).where(
+                text("calls_fts MATCH :match").bindparams(match=match))))  # fmt: skip
+        stmt = stmt.order_by(Call.key.desc())
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        result = session.execute(stmt)
     keys: array[int] = array("q")
     while chunk := result.scalars().fetchmany(50_000):
         keys.extend(chunk)
@@ -401,9 +506,13 @@ def search_keys(session: Session, query: CallQuery, limit: int | None = None) ->
 
 
 def count_calls(session: Session, query: CallQuery) -> int:
-    stmt = _filtered(query, session)
-    if stmt is None:
+    match = _fts_match(session, query)
+    if match is None:
         return 0
+    if match and not _uses_table(query):
+        sql, params = _fts_statement(match, query, "count(*)")
+        return int(session.execute(text(sql), params).scalar() or 0)
+    stmt = _table_statement(query)
     return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
@@ -471,6 +580,17 @@ class CallerLookup:
     history: list[CallRow]
 
 
+def _history_keys(
+    session: Session, phone_keys: Sequence[str], contact_ids: Sequence[str], limit: int
+) -> list[int]:
+    """Newest calls from these numbers or recorded against these contacts: one statement, each half
+    answered from its covering index (caller_key, deleted) / (contact_id, deleted)."""
+    from_numbers = select(Call.key).where(Call.caller_key.in_(list(phone_keys)), Call.deleted.is_(False))
+    against_contacts = select(Call.key).where(Call.contact_id.in_(list(contact_ids)), Call.deleted.is_(False))
+    both = from_numbers.union(against_contacts).subquery()
+    return list(session.scalars(select(both.c.key).order_by(both.c.key.desc()).limit(limit)))
+
+
 def lookup_caller(session: Session, phone_key: str, limit: int = HISTORY_LIMIT) -> CallerLookup:
     """Contacts with this number and the calls from it (or from them), newest first."""
     if not phone_key:
@@ -478,16 +598,18 @@ def lookup_caller(session: Session, phone_key: str, limit: int = HISTORY_LIMIT) 
     contacts = directory.lookup_by_phone(session, phone_key)
     # "from them": their calls from any of their numbers, and calls recorded against them or a
     # contact merged into them
-    phone_keys = {phone_key} | {
-        phone.key for c in contacts for phone in directory.contact_phones(session, c.id) if phone.key
-    }
-    keys: list[int] = []
-    for key in sorted(phone_keys):
-        keys += search_keys(session, CallQuery(caller_key=key), limit=limit)
+    phone_keys = {phone_key}
+    if contacts:
+        phone_keys |= set(
+            session.scalars(
+                select(ContactPhone.key).where(
+                    ContactPhone.contact_id.in_([c.id for c in contacts]), ContactPhone.deleted.is_(False)
+                )
+            )
+        )
     contact_ids = [cid for c in contacts for cid in directory.merged_contact_ids(session, c.id)]
-    if contact_ids:
-        keys += search_keys(session, CallQuery(contact_ids=contact_ids), limit=limit)
-    ordered = sorted(set(keys), reverse=True)[:limit]
+    keys = _history_keys(session, sorted(phone_keys - {""}), contact_ids, limit)
+    ordered = keys
     rows = fetch_rows(session, ordered)
     return CallerLookup(phone_key, contacts, [rows[k] for k in ordered if k in rows])
 

@@ -18,6 +18,7 @@ import enum
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -190,8 +191,8 @@ class Call(SyncedMixin, Base):
     engineer: Mapped[str] = mapped_column(String(100), default="", index=True)
     caller_name: Mapped[str] = mapped_column(String(100), default="")
     caller_phone: Mapped[str] = mapped_column(String(64), default="")
-    caller_key: Mapped[str] = mapped_column(String(64), default="", index=True)
-    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id"), index=True, default=None)
+    caller_key: Mapped[str] = mapped_column(String(64), default="")
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id"), default=None)
     org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True, default=None)
     unit_name: Mapped[str] = mapped_column(String(200), default="")
     system_id: Mapped[str | None] = mapped_column(ForeignKey("systems.id"), index=True, default=None)
@@ -234,6 +235,13 @@ class OutboxOp(Base):
     hlc: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
+
+# The calls-table path of a search reads only these indexes, never the wide rows (question, answer):
+# ``deleted`` is in each, and ``key`` (the rowid) ends every index. Word and filter searches go
+# through the full-text index instead (app.services.calls.facet_token).
+Index("ix_calls_live", Call.deleted)
+Index("ix_calls_caller_key_live", Call.caller_key, Call.deleted)
+Index("ix_calls_contact_id_live", Call.contact_id, Call.deleted)
 
 # No composite (x, key) indexes are needed: ``key`` is the rowid, and SQLite ends every index with it,
 # so an index on ``caller_key`` already serves "this caller's calls, newest first".

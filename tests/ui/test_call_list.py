@@ -527,3 +527,26 @@ def test_columns_and_filters_are_remembered(
     assert shown_keys(page2) == expected
     again.close()
     again.taskman.wait_for_idle(10_000)
+
+
+def test_first_page_shows_before_the_rest_is_appended(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch, ui_ctx: AppContext, main_window: Any
+) -> None:
+    # A search shows its newest matches at once and appends the rest when the full list arrives,
+    # without resetting the view (scroll position and selection stay).
+    from ui.calls import list_model
+
+    seeded = seed_calls(ui_ctx, count=30, one_transaction=True)
+    monkeypatch.setattr(list_model, "FIRST_PAGE", 4)
+    page = page_of(main_window)
+    wait_idle(qtbot, page)
+    seen: dict[str, int] = {}
+    page.model.first_page_shown.connect(lambda: seen.setdefault("first", page.model.rowCount()))
+    page.model.modelReset.connect(lambda: seen.__setitem__("resets", seen.get("resets", 0) + 1))
+    with qtbot.waitSignal(page.model.search_finished, timeout=5000):
+        page.refresh()
+    home = [s for s in seeded if s.site_id == main_window.site_id]
+    assert seen["first"] == 4
+    assert seen["resets"] == 1  # the first page; the rest was inserted, not reset
+    assert shown_keys(page) == newest_first(home)
+    assert page.count_label.text() == f"共 {len(home)} 条"

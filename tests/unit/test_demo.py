@@ -73,7 +73,7 @@ def test_index_rows_equal_what_the_call_service_indexes(
     with ctx.db.session() as session:
         for call in session.scalars(select(Call).order_by(Call.key).limit(100)):
             parts = (call.caller_name, call.caller_phone, call.unit_name, call.question, call.answer)
-            assert fast.body(*parts, call.transferred_to) == calls.call_index_body(call)
+            assert fast.body(*parts, call.transferred_to) == calls.call_text_body(call)
     assert not fast.exact_only
 
 
@@ -115,9 +115,9 @@ def test_follows_the_service_when_its_index_rows_change(
     def questions_only(call: Call) -> str:
         return index_text(call.question)
 
-    monkeypatch.setattr(calls, "call_index_body", questions_only)
+    monkeypatch.setattr(calls, "call_text_body", questions_only)
     demo.generate_demo(ctx, calls=50, contacts=5)
-    assert "differ from calls.call_index_body" in caplog.text
+    assert "differ from calls.call_text_body" in caplog.text
     with ctx.db.session() as session:
         call = session.scalars(select(Call).where(Call.caller_name != "").limit(1)).one()
         assert call.key not in calls.search_keys(session, CallQuery(text=call.caller_name))
@@ -307,3 +307,19 @@ def test_next_key_takes_a_free_slot_like_the_service() -> None:
 def test_rejects_nonsense_counts(ctx: AppContext) -> None:
     with pytest.raises(ValueError):
         demo.generate_demo(ctx, calls=10, contacts=0)
+
+
+def test_demo_calls_are_found_by_every_filter(demo_ctx: Demo) -> None:
+    # Filters are facet tokens in the full-text row: the demo must write them as the service does.
+    ctx, _summary = demo_ctx
+    with ctx.db.session() as session:
+        sample = session.scalars(select(Call).where(Call.module_id.is_not(None)).limit(5)).all()
+        for call in sample:
+            expected = {
+                "site_id": call.site_id, "system_id": call.system_id, "module_id": call.module_id,
+                "category_id": call.category_id, "outcome": call.outcome, "engineer": call.engineer,
+            }  # fmt: skip
+            for name, value in expected.items():
+                column = getattr(Call, name)
+                want = set(session.scalars(select(Call.key).where(column == value)))
+                assert set(calls.search_keys(session, CallQuery(**{name: value}))) == want, name

@@ -106,16 +106,21 @@ def first_line(text: str) -> str:
     return line + " …" if len(line) < len(stripped) else line
 
 
-def _search(mw: MainWindow, query: calls.CallQuery) -> SearchResult:
+# The first page of a search is shown at once; the complete list of keys follows in the background.
+FIRST_PAGE = 500
+
+
+def _search(mw: MainWindow, query: calls.CallQuery, limit: int | None) -> SearchResult:
     """Runs on the worker: a fresh session, keys only."""
     with mw.ctx.db.session() as session:
-        keys = calls.search_keys(session, query)
+        keys = calls.search_keys(session, query, limit=limit)
         any_calls = bool(keys) or bool(calls.search_keys(session, calls.CallQuery(), limit=1))
     return SearchResult(keys, any_calls)
 
 
 class CallListModel(QAbstractTableModel):
     search_started = Signal()
+    first_page_shown = Signal()  # the newest matches are on screen; more may follow
     search_finished = Signal(int)  # the number of matching calls
 
     def __init__(self, mw: MainWindow, parent: QObject | None = None) -> None:
@@ -150,9 +155,42 @@ class CallListModel(QAbstractTableModel):
         generation = self._generation
         self.search_started.emit()
         mw = self.mw
-        mw.op(lambda _ctx: _search(mw, query)).success(
-            lambda result: self._finished(generation, result)
+        mw.op(lambda _ctx: _search(mw, query, FIRST_PAGE)).success(
+            lambda result: self._first_page(generation, query, result)
         ).failure(lambda error: self._failed(generation, error)).run()
+
+    def _first_page(self, generation: int, query: calls.CallQuery, result: SearchResult) -> None:
+        if len(result.keys) < FIRST_PAGE:
+            self._finished(generation, result)  # that was all of it
+            return
+        if self._pending is not None or generation != self._generation:
+            self._finished(generation, result)  # superseded: let the newer query run
+            return
+        self._show(result)
+        self.first_page_shown.emit()
+        mw = self.mw
+
+        def rest(_ctx: object) -> SearchResult | None:
+            if generation != self._generation:
+                return None  # the user typed on meanwhile: skip the long part
+            return _search(mw, query, None)
+
+        mw.op(rest).success(lambda full: self._rest(generation, full)).failure(
+            lambda error: self._failed(generation, error)
+        ).run()
+
+    def _rest(self, generation: int, full: SearchResult | None) -> None:
+        if self._next() or generation != self._generation or full is None:
+            return
+        shown = len(self._keys)
+        if full.keys[:shown] == self._keys:
+            if len(full.keys) > shown:  # keep scroll position and selection: only rows are added
+                self.beginInsertRows(QModelIndex(), shown, len(full.keys) - 1)
+                self._keys = full.keys
+                self.endInsertRows()
+        else:  # calls arrived in between: start over with the complete list
+            self._show(full)
+        self.search_finished.emit(len(self._keys))
 
     def _next(self) -> bool:
         self._running = False
@@ -165,6 +203,11 @@ class CallListModel(QAbstractTableModel):
     def _finished(self, generation: int, result: SearchResult) -> None:
         if self._next() or generation != self._generation:
             return  # the user changed the filters meanwhile
+        self._show(result)
+        self.first_page_shown.emit()
+        self.search_finished.emit(len(self._keys))
+
+    def _show(self, result: SearchResult) -> None:
         self.beginResetModel()
         self._keys = result.keys
         self._cache.clear()
@@ -173,7 +216,6 @@ class CallListModel(QAbstractTableModel):
         self.any_calls = result.any_calls
         self.searched_once = True
         self.endResetModel()
-        self.search_finished.emit(len(self._keys))
 
     def _failed(self, generation: int, error: BaseException) -> None:
         if self._next() or generation != self._generation:

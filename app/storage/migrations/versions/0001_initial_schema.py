@@ -189,9 +189,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name=op.f("uq_calls_id")),
     )
     with op.batch_alter_table("calls", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_calls_caller_key"), ["caller_key"], unique=False)
+        batch_op.create_index("ix_calls_caller_key_live", ["caller_key", "deleted"], unique=False)
+        batch_op.create_index("ix_calls_contact_id_live", ["contact_id", "deleted"], unique=False)
+        batch_op.create_index("ix_calls_live", ["deleted"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_category_id"), ["category_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_calls_contact_id"), ["contact_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_engineer"), ["engineer"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_hlc"), ["hlc"], unique=False)
         batch_op.create_index(batch_op.f("ix_calls_module_id"), ["module_id"], unique=False)
@@ -270,9 +271,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_calls_module_id"))
         batch_op.drop_index(batch_op.f("ix_calls_hlc"))
         batch_op.drop_index(batch_op.f("ix_calls_engineer"))
-        batch_op.drop_index(batch_op.f("ix_calls_contact_id"))
+        batch_op.drop_index("ix_calls_contact_id_live")
+        batch_op.drop_index("ix_calls_live")
         batch_op.drop_index(batch_op.f("ix_calls_category_id"))
-        batch_op.drop_index(batch_op.f("ix_calls_caller_key"))
+        batch_op.drop_index("ix_calls_caller_key_live")
 
     op.drop_table("calls")
     with op.batch_alter_table("modules", schema=None) as batch_op:
