@@ -581,14 +581,14 @@ class CallerLookup:
 
 
 def _history_keys(
-    session: Session, phone_keys: Sequence[str], contact_ids: Sequence[str], limit: int
+    session: Session, phone_keys: Sequence[str], contact_ids: Sequence[str], limit: int | None
 ) -> list[int]:
     """Newest calls from these numbers or recorded against these contacts: one statement, each half
     answered from its covering index (caller_key, deleted) / (contact_id, deleted)."""
     from_numbers = select(Call.key).where(Call.caller_key.in_(list(phone_keys)), Call.deleted.is_(False))
     against_contacts = select(Call.key).where(Call.contact_id.in_(list(contact_ids)), Call.deleted.is_(False))
     both = from_numbers.union(against_contacts).subquery()
-    return list(session.scalars(select(both.c.key).order_by(both.c.key.desc()).limit(limit)))
+    return list(session.scalars(select(both.c.key).order_by(both.c.key.desc()).limit(limit)))  # None: all
 
 
 def lookup_caller(session: Session, phone_key: str, limit: int = HISTORY_LIMIT) -> CallerLookup:
@@ -616,10 +616,8 @@ def lookup_caller(session: Session, phone_key: str, limit: int = HISTORY_LIMIT) 
 
 def contact_history(session: Session, contact_id: str, limit: int | None = None) -> list[CallRow]:
     ids = directory.merged_contact_ids(session, contact_id)
-    keys = set(search_keys(session, CallQuery(contact_ids=ids)))
-    for phone in directory.contact_phones(session, contact_id):
-        keys.update(search_keys(session, CallQuery(caller_key=phone.key)))
-    ordered = sorted(keys, reverse=True)[:limit] if limit else sorted(keys, reverse=True)
+    phone_keys = [phone.key for phone in directory.contact_phones(session, contact_id) if phone.key]
+    ordered = _history_keys(session, phone_keys, ids, limit or None)
     rows: dict[int, CallRow] = {}
     for start in range(0, len(ordered), 500):
         rows.update(fetch_rows(session, ordered[start : start + 500]))
