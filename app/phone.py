@@ -8,15 +8,18 @@ Pure Python on top of ``phonenumbers``; no Qt in here. :func:`parse_phone` never
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType, geocoder
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
-from app import i18n
+from app import i18n, phone_places
+
+log = logging.getLogger("hotline.phone")
 
 __all__ = ["PhoneInfo", "PhoneKind", "normalize_digits", "parse_phone"]
 
@@ -252,8 +255,9 @@ def _display(num: PhoneNumber, kind: PhoneKind) -> str:
 def _location(num: PhoneNumber) -> str:
     try:
         # the place in the interface language (Chinese unless the user chose English)
-        return geocoder.description_for_number(num, "en" if i18n.current_language() == "en" else "zh")
-    except Exception:
+        return phone_places.describe(num, "en" if i18n.current_language() == "en" else "zh")
+    except Exception:  # a place name is never worth losing the number over
+        log.warning("phone place look-up failed", exc_info=True)
         return ""
 
 

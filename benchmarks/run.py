@@ -204,6 +204,9 @@ def bench_lookup(ctx: AppContext, repeat: int) -> dict[str, Any]:
             (key,),
         ).fetchall()
 
+    for key in keys:  # one untimed pass: both sides then read from a warm page cache
+        ours_one(key)
+        raw_one(key)
     ours = [timed(lambda k=k: ours_one(k), 1)[0] for k in keys]
     raw = [timed(lambda k=k: raw_one(k), 1)[0] for k in keys]
     conn.close()

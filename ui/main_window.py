@@ -65,16 +65,17 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
 
         from ui.calls.list_page import CallsPage
-        from ui.directory.page import DirectoryPage
 
         self.calls_page = CallsPage(self)
-        self.directory_page = DirectoryPage(self)
+        self._directory_page: Any = None  # built when first shown: start-up shows the call list only
         self._build_toolbar()
         self._build_pages()
         self._build_status_bar()
         messages.add_listener(self._on_message)
         self.taskman.operation_did_execute.connect(self._on_changes)
         self._restore_layout()
+        self._settled = False
+        self.calls_page.model.first_page_shown.connect(self._after_first_page)
 
     # --- API for pages ----------------------------------------------------------------------------
 
@@ -100,6 +101,28 @@ class MainWindow(QMainWindow):
         from ui.calls.detail import CallDetailDialog
 
         CallDetailDialog(self, call_id).show()
+
+    @property
+    def directory_page(self) -> Any:
+        """The directory page, built (and put in its place in the stack) on first use."""
+        if self._directory_page is None:
+            from ui.directory.page import DirectoryPage
+
+            page = DirectoryPage(self)
+            page.restore_state(self.qsettings)
+            index = self._page_index("directory")
+            current = self.stack.currentIndex()
+            placeholder = self.stack.widget(index)
+            self.stack.insertWidget(index, page)
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+            self.stack.setCurrentIndex(current)
+            self._directory_page = page
+        return self._directory_page
+
+    @staticmethod
+    def _page_index(name: str) -> int:
+        return next(row for row, (page_name, _label, _enabled) in enumerate(PAGES) if page_name == name)
 
     def show_page(self, name: str) -> None:
         for row, (page_name, _label, _enabled) in enumerate(PAGES):
@@ -173,9 +196,8 @@ class MainWindow(QMainWindow):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
                 item.setToolTip(_("Coming in a later release"))
             self.nav.addItem(item)
-            page = {"calls": self.calls_page, "directory": self.directory_page}.get(name)
-            self.stack.addWidget(page if page is not None else QWidget(self))
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+            self.stack.addWidget(self.calls_page if name == "calls" else QWidget(self))
+        self.nav.currentRowChanged.connect(self._show_row)
         self.nav.setCurrentRow(0)
         central = QWidget(self)
         layout = QHBoxLayout(central)
@@ -184,6 +206,22 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.nav)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+
+    def _after_first_page(self) -> None:
+        """Once the list is on screen, take what start-up built (it lives all session) out of the
+        garbage collector's full passes, which would otherwise walk it again and again while the
+        engineer types."""
+        if self._settled:
+            return
+        self._settled = True
+        import gc
+
+        gc.freeze()
+
+    def _show_row(self, row: int) -> None:
+        if row == self._page_index("directory"):
+            self.directory_page  # noqa: B018 - builds it on first visit
+        self.stack.setCurrentIndex(row)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -235,7 +273,7 @@ class MainWindow(QMainWindow):
     def _focus_search(self) -> None:
         if self.stack.currentWidget() is self.calls_page:
             self.calls_page.focus_search()
-        elif self.stack.currentWidget() is self.directory_page:
+        elif self._directory_page is not None and self.stack.currentWidget() is self._directory_page:
             self.directory_page.focus_search()
 
     def _on_changes(self, changes: OpChanges) -> None:
@@ -286,13 +324,13 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         self.calls_page.restore_state(self.qsettings)
-        self.directory_page.restore_state(self.qsettings)
 
     def save_layout(self) -> None:
         self.qsettings.setValue("main/geometry", self.saveGeometry())
         self.qsettings.setValue("main/state", self.saveState())
         self.calls_page.save_state(self.qsettings)
-        self.directory_page.save_state(self.qsettings)
+        if self._directory_page is not None:
+            self.directory_page.save_state(self.qsettings)
         self.qsettings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -9,6 +9,7 @@ fetches the visible rows on demand (see ``fetch_rows``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from array import array
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Integer, Select, bindparam, func, select, text
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import ValidationError
@@ -498,7 +499,9 @@ def search_keys(session: Session, query: CallQuery, limit: int | None = None) ->
         stmt = stmt.order_by(Call.key.desc())
         if limit is not None:
             stmt = stmt.limit(limit)
-        result = session.execute(stmt)
+        # Core, not the ORM: an ORM result buffers every row (a million Row objects) before the
+        # first one is returned; the cursor streams them into the array below
+        result = session.connection().execute(stmt)
     keys: array[int] = array("q")
     while chunk := result.scalars().fetchmany(50_000):
         keys.extend(chunk)
@@ -516,12 +519,11 @@ def count_calls(session: Session, query: CallQuery) -> int:
     return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
 
-def fetch_rows(session: Session, keys: Sequence[int]) -> dict[int, CallRow]:
-    """The list's view of these calls, by key. Used for the visible rows only."""
-    if not keys:
-        return {}
+@functools.cache
+def _fetch_rows_statement() -> Select[Any]:
+    """Built once: constructing this join costs more than running it for 50 rows."""
     system, module, category, site = aliased(System), aliased(Module), aliased(Category), aliased(Site)
-    stmt = (
+    return (
         select(
             Call.key,
             Call.id,
@@ -545,10 +547,16 @@ def fetch_rows(session: Session, keys: Sequence[int]) -> dict[int, CallRow]:
         .outerjoin(system, system.id == Call.system_id)
         .outerjoin(module, module.id == Call.module_id)
         .outerjoin(category, category.id == Call.category_id)
-        .where(Call.key.in_(list(keys)))
+        .where(Call.key.in_(bindparam("keys", expanding=True)))
     )
+
+
+def fetch_rows(session: Session, keys: Sequence[int]) -> dict[int, CallRow]:
+    """The list's view of these calls, by key. Used for the visible rows only."""
+    if not keys:
+        return {}
     rows: dict[int, CallRow] = {}
-    for r in session.execute(stmt):
+    for r in session.execute(_fetch_rows_statement(), {"keys": list(keys)}):
         rows[r[0]] = CallRow(
             r[0],
             r[1],
@@ -585,31 +593,34 @@ def _history_keys(
 ) -> list[int]:
     """Newest calls from these numbers or recorded against these contacts: one statement, each half
     answered from its covering index (caller_key, deleted) / (contact_id, deleted)."""
-    from_numbers = select(Call.key).where(Call.caller_key.in_(list(phone_keys)), Call.deleted.is_(False))
-    against_contacts = select(Call.key).where(Call.contact_id.in_(list(contact_ids)), Call.deleted.is_(False))
+    params: dict[str, Any] = {"phone_keys": list(phone_keys), "contact_ids": list(contact_ids)}
+    if limit is None:
+        return list(session.scalars(_history_statement(False), params))
+    return list(session.scalars(_history_statement(True), {**params, "limit": limit}))
+
+
+@functools.cache
+def _history_statement(limited: bool) -> Select[Any]:
+    from_numbers = select(Call.key).where(
+        Call.caller_key.in_(bindparam("phone_keys", expanding=True)), Call.deleted.is_(False)
+    )
+    against_contacts = select(Call.key).where(
+        Call.contact_id.in_(bindparam("contact_ids", expanding=True)), Call.deleted.is_(False)
+    )
     both = from_numbers.union(against_contacts).subquery()
-    return list(session.scalars(select(both.c.key).order_by(both.c.key.desc()).limit(limit)))  # None: all
+    stmt = select(both.c.key).order_by(both.c.key.desc())
+    return stmt.limit(bindparam("limit", type_=Integer)) if limited else stmt
 
 
 def lookup_caller(session: Session, phone_key: str, limit: int = HISTORY_LIMIT) -> CallerLookup:
     """Contacts with this number and the calls from it (or from them), newest first."""
     if not phone_key:
         return CallerLookup(phone_key, [], [])
-    contacts = directory.lookup_by_phone(session, phone_key)
+    contacts, their_keys = directory.lookup_owners(session, phone_key)
     # "from them": their calls from any of their numbers, and calls recorded against them or a
     # contact merged into them
-    phone_keys = {phone_key}
-    if contacts:
-        phone_keys |= set(
-            session.scalars(
-                select(ContactPhone.key).where(
-                    ContactPhone.contact_id.in_([c.id for c in contacts]), ContactPhone.deleted.is_(False)
-                )
-            )
-        )
-    contact_ids = [cid for c in contacts for cid in directory.merged_contact_ids(session, c.id)]
-    keys = _history_keys(session, sorted(phone_keys - {""}), contact_ids, limit)
-    ordered = keys
+    contact_ids = directory.merged_contact_ids_of(session, [c.id for c in contacts])
+    ordered = _history_keys(session, sorted(their_keys | {phone_key}), contact_ids, limit)
     rows = fetch_rows(session, ordered)
     return CallerLookup(phone_key, contacts, [rows[k] for k in ordered if k in rows])
 
@@ -624,8 +635,20 @@ def contact_history(session: Session, contact_id: str, limit: int | None = None)
     return [rows[k] for k in ordered if k in rows]
 
 
+# A loose index scan: each step seeks the next name in ix_calls_engineer, so the cost follows the
+# number of engineers (a handful), not of calls (SELECT DISTINCT reads all million index entries).
+_ENGINEERS = text(
+    "WITH RECURSIVE names(name) AS ("
+    " SELECT min(engineer) FROM calls"
+    " UNION ALL"
+    " SELECT (SELECT min(engineer) FROM calls WHERE engineer > names.name) FROM names WHERE names.name IS NOT NULL"
+    ") SELECT name FROM names WHERE name IS NOT NULL AND name != ''"
+)
+
+
 def distinct_engineers(session: Session) -> list[str]:
-    return [e for e in session.scalars(select(Call.engineer).distinct().order_by(Call.engineer)) if e]
+    """Every engineer who has recorded a call, in name order."""
+    return list(session.scalars(_ENGINEERS))
 
 
 def contact_for(session: Session, contact_id: str | None) -> Contact | None:

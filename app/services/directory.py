@@ -7,10 +7,12 @@ Merging duplicates never rewrites calls (they are facts): the duplicate is tombs
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import ValidationError
@@ -135,35 +137,46 @@ def merge_organisations(uow: UnitOfWork, survivor_id: str, duplicate_ids: Sequen
 
 
 def _summaries(session: Session, contacts: Iterable[Contact]) -> list[ContactSummary]:
-    contacts = list(contacts)
-    if not contacts:
-        return []
     ids = [c.id for c in contacts]
-    phones: dict[str, list[str]] = {}
-    for phone in session.scalars(
-        select(ContactPhone)
+    return _summaries_by_id(session, ids)[0] if ids else []
+
+
+@functools.cache
+def _summary_statements() -> tuple[Select[Any], Select[Any]]:
+    """Built once (the caller look-up runs them as a number is typed)."""
+    ids = bindparam("ids", expanding=True)
+    phones = (
+        select(ContactPhone.contact_id, ContactPhone.raw, ContactPhone.key)
         .where(ContactPhone.contact_id.in_(ids), ContactPhone.deleted.is_(False))
         .order_by(ContactPhone.label, ContactPhone.raw)
-    ):
-        phones.setdefault(phone.contact_id, []).append(phone.raw)
-    org_ids = {c.org_id for c in contacts if c.org_id}
-    org_names = {
-        org_id: name
-        for org_id, name in session.execute(
-            select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
-        )
-    }
-    return [
-        ContactSummary(
-            c.id,
-            c.name,
-            c.title,
-            c.org_id,
-            org_names.get(c.org_id, "") if c.org_id else "",
-            tuple(phones.get(c.id, ())),
-        )
-        for c in contacts
+    )
+    contacts = (
+        select(Contact.id, Contact.name, Contact.title, Contact.org_id, Organisation.name.label("org_name"))
+        .outerjoin(Organisation, Organisation.id == Contact.org_id)
+        .where(Contact.id.in_(ids))
+    )
+    return phones, contacts
+
+
+def _summaries_by_id(session: Session, ids: Sequence[str]) -> tuple[list[ContactSummary], set[str]]:
+    """Summaries of these contacts, in the given order, and the keys of their numbers: two
+    statements (contact with unit, then numbers), whatever the count."""
+    if not ids:
+        return [], set()
+    phones: dict[str, list[str]] = {}
+    keys: set[str] = set()
+    phones_stmt, contacts_stmt = _summary_statements()
+    for contact_id, raw, key in session.execute(phones_stmt, {"ids": list(ids)}):
+        phones.setdefault(contact_id, []).append(raw)
+        if key:
+            keys.add(key)
+    rows = {r.id: r for r in session.execute(contacts_stmt, {"ids": list(ids)})}
+    summaries = [
+        ContactSummary(r.id, r.name, r.title, r.org_id, r.org_name or "", tuple(phones.get(r.id, ())))
+        for r in (rows.get(i) for i in ids)
+        if r is not None
     ]
+    return summaries, keys
 
 
 def search_contacts(
@@ -218,51 +231,81 @@ def contact_phones(session: Session, contact_id: str) -> list[ContactPhone]:
 
 def lookup_by_phone(session: Session, phone_key: str) -> list[ContactSummary]:
     """Contacts who own the number with this key (``PhoneInfo.key``), merged ones resolved."""
+    return lookup_owners(session, phone_key)[0]
+
+
+def lookup_owners(session: Session, phone_key: str) -> tuple[list[ContactSummary], set[str]]:
+    """The live contacts owning this number, by name, and the keys of all their numbers.
+
+    A number may still point at a contact that was merged away (a desktop that had not synced the
+    merge yet added it): the merge chain is followed to its survivor in the same statement."""
     if not phone_key:
-        return []
-    contact_ids = session.scalars(
-        select(ContactPhone.contact_id).where(ContactPhone.key == phone_key, ContactPhone.deleted.is_(False))
-    ).all()
-    if not contact_ids:
-        return []
-    contacts = [c for c in (session.get(Contact, cid) for cid in dict.fromkeys(contact_ids)) if c is not None]
-    resolved: dict[str, Contact] = {}
-    for contact in contacts:
-        survivor = _follow_merge(session, contact)
-        if not survivor.deleted:
-            resolved[survivor.id] = survivor
-    return _summaries(session, resolved.values())
+        return [], set()
+    ids = session.scalars(_owners_statement(), {"phone_key": phone_key}).all()
+    return _summaries_by_id(session, ids)
 
 
-def _follow_merge(session: Session, contact: Contact) -> Contact:
-    seen = {contact.id}
-    while contact.merged_into and contact.merged_into not in seen:
-        nxt = session.get(Contact, contact.merged_into)
-        if nxt is None:
-            break
-        seen.add(nxt.id)
-        contact = nxt
-    return contact
+@functools.cache
+def _owners_statement() -> Select[Any]:
+    chain = (
+        select(ContactPhone.contact_id.label("id"))
+        .where(ContactPhone.key == bindparam("phone_key"), ContactPhone.deleted.is_(False))
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union(  # UNION, not UNION ALL: a merge cycle ends instead of looping
+        select(Contact.merged_into).join(chain, Contact.id == chain.c.id).where(Contact.merged_into.is_not(None))
+    )
+    return (
+        select(Contact.id)  # from the chain into contacts by id: a few rows, never an index scan
+        .select_from(chain)
+        .join(Contact, Contact.id == chain.c.id)
+        .where(Contact.deleted.is_(False), Contact.merged_into.is_(None))
+        .order_by(Contact.name, Contact.id)
+    )
 
 
 def merged_contact_ids(session: Session, contact_id: str) -> list[str]:
     """The contact and every contact merged into it (directly or through a chain)."""
-    return _merged_ids(session, Contact, contact_id)
+    return _merged_ids(session, Contact, [contact_id])
+
+
+def merged_contact_ids_of(session: Session, contact_ids: Sequence[str]) -> list[str]:
+    """These contacts and every contact merged into any of them, in one statement."""
+    return _merged_ids(session, Contact, contact_ids)
 
 
 def merged_organisation_ids(session: Session, org_id: str) -> list[str]:
     """The unit and every unit merged into it (directly or through a chain)."""
-    return _merged_ids(session, Organisation, org_id)
+    return _merged_ids(session, Organisation, [org_id])
 
 
-def _merged_ids(session: Session, model: type[Contact] | type[Organisation], row_id: str) -> list[str]:
-    result = [row_id]
-    frontier = [row_id]
-    while frontier:
-        children = session.scalars(select(model.id).where(model.merged_into.in_(frontier))).all()
-        frontier = [c for c in children if c not in result]
-        result.extend(frontier)
+def _merged_ids(
+    session: Session, model: type[Contact] | type[Organisation], row_ids: Sequence[str]
+) -> list[str]:
+    """``row_ids`` first, then the rows merged into them, nearest first: one recursive statement."""
+    if not row_ids:
+        return []
+    found = session.scalars(_merged_statement(model), {"ids": list(row_ids)})
+    result = list(dict.fromkeys(row_ids))
+    seen = set(result)
+    for row_id in found:
+        if row_id not in seen:
+            seen.add(row_id)
+            result.append(row_id)
     return result
+
+
+@functools.cache
+def _merged_statement(model: type[Contact] | type[Organisation]) -> Select[Any]:
+    tree = (
+        select(model.id.label("id"), literal(0).label("depth"))
+        .where(model.id.in_(bindparam("ids", expanding=True)))
+        .cte("tree", recursive=True)
+    )
+    tree = tree.union(  # UNION: a cycle (two offline merges crossing) ends
+        select(model.id, tree.c.depth + 1).join(tree, model.merged_into == tree.c.id).where(tree.c.depth < 64)
+    )
+    return select(tree.c.id).order_by(tree.c.depth, tree.c.id)
 
 
 def _phone_rows(contact_id: str, phones: Sequence[PhoneEntry], area_code: str) -> list[ContactPhone]:

@@ -461,3 +461,35 @@ def test_down_arrow_moves_from_search_to_the_list(qtbot: Any, main_window: Any, 
     assert len(page.selected_contacts()) == 1
     settle(qtbot, main_window)
     assert page.history_title.text().startswith(page.selected_contacts()[0].name)
+
+
+def test_directory_is_built_on_first_visit_and_keeps_its_layout(
+    qtbot: Any, ui_ctx: Any, dialog_recorder: Any, crash_reports: Any
+) -> None:
+    from ui.main_window import MainWindow
+
+    def open_window() -> MainWindow:
+        window = MainWindow(ui_ctx)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    mw = open_window()
+    assert mw._directory_page is None  # start-up builds the call list only
+    mw.nav.setCurrentRow(1)  # the user clicks 通讯录
+    page = mw.stack.currentWidget()
+    assert page is mw.directory_page and page.isVisible()
+    assert mw.nav.currentRow() == mw.stack.currentIndex() == 1
+    settle(qtbot, mw)
+    total = sum(page.splitter.sizes())
+    default_share = page.splitter.sizes()[0] / total
+    page.splitter.setSizes([total // 5, total - total // 5])  # the unit list narrowed to a fifth
+    mw.close()
+
+    again = open_window()
+    again.show_page("directory")
+    restored = again.directory_page.splitter.sizes()
+    assert abs(default_share - 0.2) > 0.08
+    assert restored[0] / sum(restored) == pytest.approx(0.2, abs=0.04)
+    again.close()

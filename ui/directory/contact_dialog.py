@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import phone_places
 from app.errors import UserFacingError, ValidationError
 from app.i18n import N_, _
 from app.phone import parse_phone
@@ -91,6 +92,7 @@ class ContactDialog(QDialog):
         super().__init__(parent if parent is not None else mw)
         self.mw = mw
         self.contact_id = contact_id
+        phone_places.preload_in_background()  # the numbers' hints name their places
         self.org_id: str | None = None
         self._closed = False
         self._saving = False

@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from app.i18n import N_, _
+from app import phone_places
 from app.phone import PhoneInfo, parse_phone
 
 KIND_LABELS: dict[str, str] = {
@@ -63,6 +64,7 @@ class PhoneField(QWidget):
         layout.addWidget(self.hint)
         self.setFocusProxy(self.edit)
         self._info = parse_phone("", area_code)
+        phone_places.preload_in_background()  # place names ready before a number is typed
         self.edit.textChanged.connect(self._reparse)
         style_hint(self.hint, self._info)
 

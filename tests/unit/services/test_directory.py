@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.context import AppContext
 from app.errors import ValidationError
+from app.ids import uuid7
 from app.phone import parse_phone
 from app.services import calls, directory
 from app.services.directory import ContactInput, OrganisationInput, PhoneEntry
@@ -298,6 +299,37 @@ def test_a_chain_of_merges_resolves_to_the_last_survivor(ctx: AppContext) -> Non
         assert sorted(directory.merged_contact_ids(session, c.id)) == sorted([a.id, b.id, c.id])
         for number in ("13900000001", "13900000002", "13900000003"):
             assert [s.id for s in directory.lookup_by_phone(session, parse_phone(number).key)] == [c.id]
+
+
+def test_a_number_left_on_a_merged_contact_finds_the_survivor(ctx: AppContext) -> None:
+    """Another desktop, not yet aware of the merge, gave the merged-away contact a new number; once
+    both changes have synced, the number belongs to the survivor for the look-up and its history."""
+    survivor = save_contact(ctx, "王会计", "13912345678")
+    duplicate = save_contact(ctx, "王 会计")
+    with ctx.uow() as uow:
+        directory.merge_contacts(uow, survivor.id, [duplicate.id])
+    with ctx.db.session() as session, session.begin():
+        session.info["applying_remote"] = True  # as the sync applies a row from the server
+        number = parse_phone("0519-86660000")
+        session.add(ContactPhone(id=uuid7(), contact_id=duplicate.id, raw=number.display, key=number.key))
+    with ctx.db.session() as session:
+        found = directory.lookup_by_phone(session, parse_phone("0519-86660000").key)
+        assert [s.id for s in found] == [survivor.id]
+        assert found[0].phones == ("13912345678",)  # the survivor's own numbers
+
+
+def test_crossed_merges_end_instead_of_looping(ctx: AppContext) -> None:
+    """Two desktops offline merged A into B and B into A; once synced the chain is a cycle. The
+    look-up must return (nothing live) rather than hang."""
+    a = save_contact(ctx, "甲", "13900000001")
+    b = save_contact(ctx, "乙", "13900000002")
+    with ctx.db.session() as session, session.begin():
+        session.info["applying_remote"] = True
+        session.get(Contact, a.id).merged_into = b.id  # type: ignore[union-attr]
+        session.get(Contact, b.id).merged_into = a.id  # type: ignore[union-attr]
+    with ctx.db.session() as session:
+        assert directory.lookup_by_phone(session, parse_phone("13900000001").key) == []
+        assert sorted(directory.merged_contact_ids(session, a.id)) == sorted([a.id, b.id])
 
 
 def test_merging_into_a_missing_contact_is_refused(ctx: AppContext) -> None:
