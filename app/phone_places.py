@@ -45,7 +45,7 @@ def _load() -> tuple[dict[str, int], list[tuple[str, str]], int]:
             try:
                 _table = _read(path)
             except (OSError, EOFError, ValueError, UnicodeError) as exc:  # missing, truncated, damaged
-                log.warning("phone place table %s unreadable (%s): numbers are shown without places", path, exc)
+                log.warning("phone place table %s unreadable (%s): numbers shown without places", path, exc)
                 _table = ({}, [], 0)
         return _table
 

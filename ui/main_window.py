@@ -114,8 +114,9 @@ class MainWindow(QMainWindow):
             current = self.stack.currentIndex()
             placeholder = self.stack.widget(index)
             self.stack.insertWidget(index, page)
-            self.stack.removeWidget(placeholder)
-            placeholder.deleteLater()
+            if placeholder is not None:
+                self.stack.removeWidget(placeholder)
+                placeholder.deleteLater()
             self.stack.setCurrentIndex(current)
             self._directory_page = page
         return self._directory_page

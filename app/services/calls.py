@@ -32,7 +32,6 @@ from app.storage.models import (
     CallRevision,
     Category,
     Contact,
-    ContactPhone,
     Module,
     Outcome,
     Site,
@@ -520,7 +519,7 @@ def count_calls(session: Session, query: CallQuery) -> int:
 
 
 @functools.cache
-def _fetch_rows_statement() -> Select[Any]:
+def _fetch_rows_statement() -> Select[*tuple[Any, ...]]:
     """Built once: constructing this join costs more than running it for 50 rows."""
     system, module, category, site = aliased(System), aliased(Module), aliased(Category), aliased(Site)
     return (
@@ -641,7 +640,8 @@ _ENGINEERS = text(
     "WITH RECURSIVE names(name) AS ("
     " SELECT min(engineer) FROM calls"
     " UNION ALL"
-    " SELECT (SELECT min(engineer) FROM calls WHERE engineer > names.name) FROM names WHERE names.name IS NOT NULL"
+    " SELECT (SELECT min(engineer) FROM calls WHERE engineer > names.name)"
+    " FROM names WHERE names.name IS NOT NULL"
     ") SELECT name FROM names WHERE name IS NOT NULL AND name != ''"
 )
 

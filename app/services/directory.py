@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, bindparam, literal, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, literal, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import ValidationError
@@ -142,9 +142,9 @@ def _summaries(session: Session, contacts: Iterable[Contact]) -> list[ContactSum
 
 
 @functools.cache
-def _summary_statements() -> tuple[Select[Any], Select[Any]]:
+def _summary_statements() -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
     """Built once (the caller look-up runs them as a number is typed)."""
-    ids = bindparam("ids", expanding=True)
+    ids: BindParameter[Any] = bindparam("ids", expanding=True)
     phones = (
         select(ContactPhone.contact_id, ContactPhone.raw, ContactPhone.key)
         .where(ContactPhone.contact_id.in_(ids), ContactPhone.deleted.is_(False))
@@ -253,7 +253,9 @@ def _owners_statement() -> Select[Any]:
         .cte("chain", recursive=True)
     )
     chain = chain.union(  # UNION, not UNION ALL: a merge cycle ends instead of looping
-        select(Contact.merged_into).join(chain, Contact.id == chain.c.id).where(Contact.merged_into.is_not(None))
+        select(Contact.merged_into)
+        .join(chain, Contact.id == chain.c.id)
+        .where(Contact.merged_into.is_not(None))
     )
     return (
         select(Contact.id)  # from the chain into contacts by id: a few rows, never an index scan

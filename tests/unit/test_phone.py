@@ -15,6 +15,7 @@ def _chinese_interface() -> None:
     # Place names follow the interface language; the app's default is Simplified Chinese.
     i18n.set_language("zh_CN")
 
+
 CZ = "0519"  # Changzhou
 ZJ = "0759"  # Zhanjiang
 

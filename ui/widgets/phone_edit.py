@@ -11,8 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from app.i18n import N_, _
 from app import phone_places
+from app.i18n import N_, _
 from app.phone import PhoneInfo, parse_phone
 
 KIND_LABELS: dict[str, str] = {
