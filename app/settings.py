@@ -27,6 +27,13 @@ OPTIONS: dict[str, Any] = {
     "site_id": "",
     "draft_autosave_ms": 800,
     "caller_lookup_delay_ms": 250,
+    # the shared server (app.sync.config); the password is in the system keyring, never here
+    "server_host": "",
+    "server_port": 5432,
+    "server_database": "hotline",
+    "server_user": "",
+    "server_sslmode": "prefer",
+    "sync_interval_s": 60,
 }
 
 UPGRADES: dict[int, Callable[[dict[str, Any]], None]] = {}

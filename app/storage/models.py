@@ -236,6 +236,58 @@ class OutboxOp(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+Index("ix_outbox_row", OutboxOp.table_name, OutboxOp.row_id)
+
+
+class SyncConflict(SyncedMixin, Base):
+    """The losing value of a field two desktops changed at once, made by the server's merge.
+
+    Synced like a document: a person resolves it by keeping the current value or putting the lost one
+    back, and the conflict is then tombstoned. Values are JSON text as the server held them.
+    """
+
+    __tablename__ = "sync_conflicts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40), default="")
+    row_id: Mapped[str] = mapped_column(String(36), default="", index=True)
+    field: Mapped[str] = mapped_column(String(40), default="")
+    kept_value: Mapped[str] = mapped_column(Text, default="null")
+    lost_value: Mapped[str] = mapped_column(Text, default="null")
+    kept_origin: Mapped[str] = mapped_column(String(40), default="")
+    lost_origin: Mapped[str] = mapped_column(String(40), default="")
+    kept_hlc: Mapped[str] = mapped_column(String(64), default="")
+    lost_hlc: Mapped[str] = mapped_column(String(64), default="")
+    detected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class ParkedOp(Base):
+    """A local change the server refused: kept here, out of the outbox's way, until retried or dropped."""
+
+    __tablename__ = "sync_parked"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_op_id: Mapped[str] = mapped_column(String(36))
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[str] = mapped_column(String(36))
+    op: Mapped[str] = mapped_column(String(10))
+    fields: Mapped[str] = mapped_column(Text)
+    base_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    hlc: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text, default="")
+    parked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SyncLogEntry(Base):
+    """What a sync did, in words: the English message and its parameters, translated when shown."""
+
+    __tablename__ = "sync_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    level: Mapped[str] = mapped_column(String(10), default="info")
+    message: Mapped[str] = mapped_column(Text)
+    params: Mapped[str] = mapped_column(Text, default="{}")
+
+
 # The calls-table path of a search reads only these indexes, never the wide rows (question, answer):
 # ``deleted`` is in each, and ``key`` (the rowid) ends every index. Word and filter searches go
 # through the full-text index instead (app.services.calls.facet_token).
@@ -256,4 +308,5 @@ SYNCED_TABLES: tuple[str, ...] = (
     "contact_phones",
     "calls",
     "call_revisions",
+    "sync_conflicts",
 )

@@ -14,7 +14,8 @@ import app
 # Run in a fresh interpreter: this test process has probably imported PySide6 for other tests.
 # Every module under app/ is imported, skipping none. The Alembic environment script
 # (app/storage/migrations/env.py) only runs inside a migration, so for it a real migration is run
-# on a scratch database; that executes env.py and every migration script too.
+# on a scratch database; that executes env.py and every migration script too. The shared server's
+# environment (app/sync/server_migrations/env.py) needs a PostgreSQL server: tests/sync runs it there.
 PROBE = textwrap.dedent(
     """
     import importlib, json, pkgutil, sys, tempfile
@@ -23,9 +24,10 @@ PROBE = textwrap.dedent(
     import app
 
     ENV = "app.storage.migrations.env"
+    SERVER_ENV = "app.sync.server_migrations.env"
     imported, failed = [], {}
     for info in pkgutil.walk_packages(app.__path__, prefix="app."):
-        if info.name == ENV:
+        if info.name in (ENV, SERVER_ENV):
             continue
         try:
             importlib.import_module(info.name)
@@ -39,6 +41,7 @@ PROBE = textwrap.dedent(
         run_migrations(engine)  # executes migrations/env.py and the version scripts
         engine.dispose()
     imported.append(ENV)
+    imported.append(SERVER_ENV)  # run against a real server by tests/sync/test_admin.py
 
     qt = sorted(n for n in sys.modules if n == "PySide6" or n.startswith(("PySide6.", "shiboken6")))
     print(json.dumps({"imported": imported, "failed": failed, "qt": qt}))

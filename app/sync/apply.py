@@ -1,0 +1,267 @@
+"""Applying rows pulled from the server to the local SQLite file.
+
+One batch and the cursor that follows it are written in one transaction (``BEGIN IMMEDIATE``, so a
+save from the GUI waits on the busy timeout instead of failing). Fields that local changes still
+waiting in the outbox have set are left as they are: those changes are re-applied on top, are sent at
+the next push and come back merged. Nothing here writes the outbox: pulled rows are the server's.
+
+Foreign keys are not enforced while a batch is applied: rows arrive in commit order, not parent
+first (a unit edited after a contact was added to it comes after the contact), and the server holds
+every parent a desktop has referred to, so references are whole again once the pull is complete.
+
+Calls get their local key (time order) and their full-text row here, as ``record_call`` gives them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, cast
+
+from sqlalchemy import Boolean, Connection, Integer, Table, text
+
+from app.services.calls import call_index_body
+from app.storage.db import Database
+from app.storage.models import CALL_KEY_SLOTS, Base, Call, call_key_floor
+from app.storage.types import UTCDateTime
+from app.sync import local
+
+_STAMPS = ("origin", "hlc", "server_version")
+
+
+@dataclass(frozen=True, slots=True)
+class PulledRow:
+    table_name: str
+    row_id: str
+    data: dict[str, Any]
+    hlc: str
+    origin: str
+    deleted: bool
+    version: int
+    xid: int
+
+
+@contextmanager
+def remote_transaction(db: Database) -> Iterator[Connection]:
+    """A write transaction for applying server rows: foreign keys off, ``BEGIN IMMEDIATE``."""
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        conn.commit()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+            conn.commit()
+
+
+def _convert(table: Table, data: dict[str, Any]) -> dict[str, Any]:
+    """JSON values as the table's columns store them (only the columns this table has)."""
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        column = table.columns.get(name)
+        if column is None or column.info.get("local") or name in _STAMPS:
+            continue
+        if value is not None:
+            kind = column.type
+            if isinstance(kind, UTCDateTime):
+                value = kind.process_bind_param(dt.datetime.fromisoformat(str(value)), None)  # type: ignore[arg-type]
+            elif isinstance(kind, Boolean):
+                value = bool(value)
+            elif isinstance(kind, Integer):
+                value = int(value)
+            elif isinstance(value, dict | list):
+                value = json.dumps(value, ensure_ascii=False)
+        values[name] = value
+    return values
+
+
+def apply_batch(db: Database, rows: Sequence[PulledRow], cursor: local.Cursor | None) -> None:
+    """Write pulled rows (and the cursor after them, if given) in one local transaction."""
+    with remote_transaction(db) as conn:
+        apply_rows(conn, rows)
+        if cursor is not None:
+            local.write_cursor(conn, cursor)
+    if rows:
+        db.clock.observe(max(row.hlc for row in rows))
+
+
+def apply_rows(conn: Connection, rows: Sequence[PulledRow]) -> None:
+    by_table: dict[str, list[PulledRow]] = {}
+    for row in rows:
+        by_table.setdefault(row.table_name, []).append(row)
+    for name, table_rows in by_table.items():
+        table = Base.metadata.tables.get(name)
+        if table is None:
+            continue  # a table a newer app added: this version has nowhere to keep it
+        pending = local.pending_fields(conn, name, (row.row_id for row in table_rows))
+        if name == "calls":
+            _apply_calls(conn, table, table_rows, pending)
+        else:
+            _apply_plain(conn, table, table_rows, pending)
+
+
+def _stamps(row: PulledRow) -> dict[str, Any]:
+    return {"origin": row.origin, "hlc": row.hlc, "server_version": row.version, "deleted": row.deleted}
+
+
+def _apply_plain(
+    conn: Connection, table: Table, rows: Sequence[PulledRow], pending: dict[str, set[str]]
+) -> None:
+    name = table.name
+    existing = _existing_ids(conn, name, [row.row_id for row in rows])
+    for row in rows:
+        values = _convert(table, row.data) | _stamps(row)
+        values["id"] = row.row_id
+        keep = pending.get(row.row_id, set())
+        if row.row_id in existing:
+            changes = {k: v for k, v in values.items() if k != "id" and k not in keep}
+            if not changes:
+                continue
+            sets = ", ".join(f'"{k}" = :{k}' for k in changes)
+            conn.execute(text(f'UPDATE "{name}" SET {sets} WHERE id = :id'), {**changes, "id": row.row_id})
+        else:
+            values = _with_defaults(table, values)
+            cols = ", ".join(f'"{k}"' for k in values)
+            marks = ", ".join(f":{k}" for k in values)
+            conn.execute(text(f'INSERT INTO "{name}" ({cols}) VALUES ({marks})'), values)
+
+
+def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """A row the server sent without some column (written by an older app): the column's default."""
+    for column in table.columns:
+        if column.name in values or column.primary_key:
+            continue
+        default = column.default
+        if default is not None and getattr(default, "is_scalar", False):
+            values[column.name] = default.arg  # type: ignore[attr-defined]
+        elif not column.nullable:
+            values[column.name] = "" if column.type.python_type is str else 0
+    return values
+
+
+def _existing_ids(conn: Connection, name: str, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join(f":i{i}" for i in range(len(chunk)))
+        params = {f"i{i}": value for i, value in enumerate(chunk)}
+        found.update(str(r[0]) for r in conn.execute(text(f'SELECT id FROM "{name}" WHERE id IN ({marks})'), params))
+    return found
+
+
+# --- calls: local key and full-text row -----------------------------------------------------------
+
+_CALL_COLUMNS = [c.name for c in Call.__table__.columns]
+
+
+def _call_rows(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    cols = ", ".join(_CALL_COLUMNS)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join(f":i{i}" for i in range(len(chunk)))
+        params = {f"i{i}": value for i, value in enumerate(chunk)}
+        for row in conn.execute(text(f"SELECT {cols} FROM calls WHERE id IN ({marks})"), params):
+            found[str(row.id)] = dict(row._mapping)
+    return found
+
+
+def _index_body(values: dict[str, Any]) -> str:
+    return call_index_body(cast(Call, SimpleNamespace(**values)))
+
+
+def _key_floor(stored_started_at: str) -> int:
+    return call_key_floor(dt.datetime.fromisoformat(stored_started_at))
+
+
+class _KeyAllocator:
+    """Free local keys for a batch of calls: a slot derived from the id, probed against the table and
+    the keys this batch already took, so a first sync of a million calls needs one query per batch."""
+
+    def __init__(self, conn: Connection, wanted: list[tuple[str, int]]) -> None:
+        self._conn = conn
+        self._taken: set[int] = set()
+        candidates = [self._first(row_id, floor) for row_id, floor in wanted]
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start : start + 500]
+            marks = ", ".join(f":k{i}" for i in range(len(chunk)))
+            params = {f"k{i}": value for i, value in enumerate(chunk)}
+            self._taken.update(
+                int(r[0]) for r in conn.execute(text(f"SELECT key FROM calls WHERE key IN ({marks})"), params)
+            )
+
+    @staticmethod
+    def _first(row_id: str, floor: int) -> int:
+        return floor + int(row_id[-3:], 16) % CALL_KEY_SLOTS
+
+    def allocate(self, row_id: str, floor: int) -> int:
+        key = self._first(row_id, floor)
+        while key in self._taken or self._conn.execute(
+            text("SELECT 1 FROM calls WHERE key = :k"), {"k": key}
+        ).first():
+            self._taken.add(key)
+            key += 1  # the next slot (past the millisecond's last slot is the next millisecond's)
+        self._taken.add(key)
+        return key
+
+
+def _apply_calls(
+    conn: Connection, table: Table, rows: Sequence[PulledRow], pending: dict[str, set[str]]
+) -> None:
+    existing = _call_rows(conn, [row.row_id for row in rows])
+    merged: list[tuple[PulledRow, dict[str, Any], dict[str, Any] | None]] = []
+    for row in rows:
+        values = _convert(table, row.data) | _stamps(row)
+        values["id"] = row.row_id
+        old = existing.get(row.row_id)
+        if old is not None:
+            keep = pending.get(row.row_id, set())
+            values = old | {k: v for k, v in values.items() if k not in keep}
+        else:
+            values = _with_defaults(table, values)
+        merged.append((row, values, old))
+    new_keys = [(values["id"], _key_floor(values["started_at"])) for _row, values, old in merged if old is None]
+    moved = [
+        (values["id"], _key_floor(values["started_at"]))
+        for _row, values, old in merged
+        if old is not None and _key_floor(old["started_at"]) != _key_floor(values["started_at"])
+    ]
+    allocator = _KeyAllocator(conn, new_keys + moved)
+    fts_delete: list[dict[str, Any]] = []
+    fts_insert: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    for _row, values, old in merged:
+        if old is None:
+            values["key"] = allocator.allocate(values["id"], _key_floor(values["started_at"]))
+            inserts.append(values)
+        else:
+            if not old["deleted"]:
+                fts_delete.append({"key": old["key"], "body": _index_body(old)})
+            if _key_floor(old["started_at"]) != _key_floor(values["started_at"]):
+                values["key"] = allocator.allocate(values["id"], _key_floor(values["started_at"]))
+            else:
+                values["key"] = old["key"]
+            sets = ", ".join(f'"{c}" = :{c}' for c in _CALL_COLUMNS if c != "id")
+            conn.execute(text(f"UPDATE calls SET {sets} WHERE id = :id"), values)
+        if not values["deleted"]:
+            fts_insert.append({"key": values["key"], "body": _index_body(values)})
+    if inserts:
+        cols = ", ".join(f'"{c}"' for c in _CALL_COLUMNS)
+        marks = ", ".join(f":{c}" for c in _CALL_COLUMNS)
+        conn.execute(text(f"INSERT INTO calls ({cols}) VALUES ({marks})"), inserts)
+    if fts_delete:
+        conn.execute(
+            text("INSERT INTO calls_fts(calls_fts, rowid, body) VALUES ('delete', :key, :body)"), fts_delete
+        )
+    if fts_insert:
+        conn.execute(text("INSERT INTO calls_fts(rowid, body) VALUES (:key, :body)"), fts_insert)

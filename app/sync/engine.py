@@ -1,0 +1,449 @@
+"""The sync engine: push the outbox, pull what changed, check, and say what happened.
+
+One ``sync()`` is: connect (the connection is kept between syncs, so an idle poll is one round trip),
+``hello`` once per connection (protocol, epoch), push the outbox in batches, pull in batches until
+nothing is left, then compare per-table counts and hashes for the tables that moved. Every step is
+safe to cut at any point (see ../shared/design/sync.md and docs/architecture.md):
+
+- push: the server applies each op once, keyed by (desktop, op id), and the outbox rows are deleted
+  only after the server committed them; a push cut anywhere is simply sent again;
+- pull: a batch and the cursor after it are committed locally in one transaction; the server's pull
+  never passes a transaction that is still to commit;
+- a new server epoch (restored or replaced server) resets the cursor and queues every local row to be
+  sent again, so nothing the restored server lost is lost.
+
+Network and server problems come out as ``SyncError`` with a plain message; the local database is
+never left half-written by them. Runs on a worker thread; nothing here touches Qt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.types.json import Jsonb
+
+from app.i18n import N_, _
+from app.storage.db import Database
+from app.storage.models import SYNCED_TABLES
+from app.sync import local
+from app.sync.apply import PulledRow, apply_batch, apply_rows, remote_transaction
+from app.sync.config import ServerConfig
+from app.sync.protocol import PROTOCOL_VERSION, SERVER_SCHEMA_HEAD, Problem, SyncError
+
+log = logging.getLogger("hotline.sync")
+
+PUSH_BATCH = 1000
+PULL_BATCH = 5000
+PUSH_STATUSES = frozenset({"applied", "unchanged", "duplicate", "rejected"})
+# Server-side limits for a desktop's session: a stuck statement or transaction never holds locks long.
+SESSION_OPTIONS = "-c statement_timeout=120000 -c idle_in_transaction_session_timeout=60000"
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    epoch: str
+    schema_revision: str
+    server_version: str
+    rows_estimate: int = 0
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    pulled: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    resynced: list[str] = field(default_factory=list)
+    full: bool = False
+    cancelled: bool = False
+
+    @property
+    def moved(self) -> bool:
+        return bool(self.pushed or self.pulled or self.rejected)
+
+
+def classify(error: BaseException) -> SyncError:
+    """A psycopg error as the problem the user is told about."""
+    if isinstance(error, SyncError):
+        return error
+    detail = str(error).strip()
+    lowered = detail.lower()
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    if sqlstate == "HL001":
+        return SyncError(Problem.UPGRADE_APP, detail)
+    if sqlstate in ("28P01", "28000") or "password authentication failed" in lowered:
+        return SyncError(Problem.AUTH, detail)
+    if "no password supplied" in lowered or "password is required" in lowered:
+        return SyncError(Problem.NO_PASSWORD, detail)
+    if "ssl" in lowered or "certificate" in lowered:
+        return SyncError(Problem.TLS, detail)
+    if sqlstate == "42501" or isinstance(error, pg_errors.InsufficientPrivilege):
+        return SyncError(Problem.PERMISSION, detail)
+    if sqlstate in ("3F000", "42883", "42P01") or isinstance(
+        error, pg_errors.InvalidSchemaName | pg_errors.UndefinedFunction | pg_errors.UndefinedTable
+    ):
+        return SyncError(Problem.NO_SCHEMA, detail)
+    if sqlstate == "3D000":  # the database itself does not exist
+        return SyncError(Problem.NO_SCHEMA, detail)
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError | OSError):
+        return SyncError(Problem.UNREACHABLE, detail)
+    if isinstance(error, psycopg.Error):
+        return SyncError(Problem.ANSWER, detail)
+    return SyncError(Problem.ANSWER, detail)
+
+
+class _NewEpoch(Exception):
+    """The server's epoch is not the one our cursor belongs to."""
+
+
+class SyncEngine:
+    def __init__(self, db: Database, config: ServerConfig, client_name: str = "") -> None:
+        self.db = db
+        self.config = config
+        self.client_name = client_name
+        self._conn: psycopg.Connection[Any] | None = None
+        self._info: ServerInfo | None = None
+        self._run_lock = threading.Lock()  # one sync at a time
+        self._conn_lock = threading.Lock()
+
+    # --- connection -------------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        with self._conn_lock:
+            conn = self._conn
+            if conn is not None and not conn.closed and not conn.broken:
+                return conn
+            self._info = None
+            try:
+                conn = psycopg.connect(
+                    **self.config.connect_kwargs(), autocommit=True, options=SESSION_OPTIONS
+                )
+            except psycopg.Error as exc:
+                raise classify(exc) from exc
+            self._conn = conn
+            return conn
+
+    def close(self) -> None:
+        """Close the connection; safe from another thread (a running sync then fails as offline)."""
+        with self._conn_lock:
+            conn, self._conn, self._info = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg.Error:  # pragma: no cover - closing a broken connection
+                pass
+
+    def _drop_connection(self) -> None:
+        self.close()
+
+    def _hello(self, conn: psycopg.Connection[Any]) -> ServerInfo:
+        if self._info is not None:
+            return self._info
+        row = conn.execute(
+            "SELECT hotline.hello(%s, %s, %s)", (PROTOCOL_VERSION, self.db.node_id, self.client_name)
+        ).fetchone()
+        answer = row[0] if row else None
+        if not isinstance(answer, dict) or not {"epoch", "min_protocol", "max_protocol"} <= answer.keys():
+            raise SyncError(Problem.ANSWER, f"hello answered {answer!r}")
+        try:
+            low, high = int(answer["min_protocol"]), int(answer["max_protocol"])
+            info = ServerInfo(
+                epoch=str(answer["epoch"]),
+                schema_revision=str(answer.get("schema") or ""),
+                server_version=str(answer.get("server_version") or ""),
+                rows_estimate=max(0, int(answer.get("rows") or 0)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise SyncError(Problem.ANSWER, f"hello answered {answer!r}") from exc
+        if PROTOCOL_VERSION > high:
+            raise SyncError(Problem.OLD_SCHEMA, f"server accepts protocol {low}..{high}")
+        if PROTOCOL_VERSION < low:
+            raise SyncError(Problem.UPGRADE_APP, f"server accepts protocol {low}..{high}")
+        if info.schema_revision < SERVER_SCHEMA_HEAD:
+            raise SyncError(Problem.OLD_SCHEMA, f"server schema {info.schema_revision}")
+        self._info = info
+        return info
+
+    def _guarded(self, work: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+        """Run ``work`` on the connection; a psycopg error becomes a SyncError (and a lost connection
+        is dropped, so the next sync reconnects)."""
+        conn = self._connect()
+        try:
+            return work(conn)
+        except SyncError:
+            raise
+        except psycopg.Error as exc:
+            if conn.closed or conn.broken or isinstance(exc, psycopg.OperationalError):
+                self._drop_connection()
+            raise classify(exc) from exc
+
+    # --- public API -------------------------------------------------------------------------------
+
+    def test_connection(self) -> ServerInfo:
+        info: ServerInfo = self._guarded(self._hello)
+        return info
+
+    def poll(self) -> bool:
+        """One round trip: pull a batch (and apply it). True when the server had something new."""
+        with self._run_lock:
+            cursor = self._read_cursor()
+            if cursor.epoch is None:
+                return True  # never synced: a full sync is due
+            try:
+                rows = self._guarded(lambda conn: self._pull_page(conn, cursor))
+            except _NewEpoch:
+                return True
+            if rows:
+                apply_batch(self.db, rows, local.Cursor(cursor.epoch, rows[-1].xid, rows[-1].version))
+            return bool(rows)
+
+    def sync(self, progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None) -> SyncReport:
+        report = SyncReport()
+        say = progress or (lambda _done, _total, _label: None)
+        stop = cancelled or (lambda: False)
+        with self._run_lock:
+            try:
+                for _attempt in range(2):
+                    try:
+                        self._sync_once(report, say, stop)
+                        break
+                    except _NewEpoch:
+                        self._info = None  # the server changed under us: hello again, then resync
+                else:
+                    raise SyncError(Problem.ANSWER, "the server's epoch keeps changing")
+            except SyncError as exc:
+                self._record_failure(exc)
+                raise
+            self._record_success(report)
+        return report
+
+    # --- one sync ---------------------------------------------------------------------------------
+
+    def _read_cursor(self) -> local.Cursor:
+        with self.db.session() as session:
+            return local.read_cursor(session)
+
+    def _sync_once(self, report: SyncReport, say: ProgressFn, stop: Callable[[], bool]) -> None:
+        info: ServerInfo = self._guarded(self._hello)
+        cursor = self._read_cursor()
+        if cursor.epoch != info.epoch:
+            report.full = True
+            self._start_epoch(cursor, info)
+        self._push(report, say, stop)
+        if report.cancelled:
+            return
+        touched = self._pull(info, report, say, stop)
+        if report.cancelled:
+            return
+        if report.moved:
+            self._check(touched | self._pushed_tables, report, say)
+
+    def _start_epoch(self, cursor: local.Cursor, info: ServerInfo) -> None:
+        """A first sync, or a server with a new epoch: start the cursor from zero; after a restore,
+        queue every local row to be sent again."""
+        with remote_transaction(self.db) as conn:
+            queued = 0
+            if cursor.epoch:  # we synced with an earlier epoch: the server was restored or replaced
+                queued = local.reannounce_all(conn, SYNCED_TABLES)
+                local.add_log(
+                    conn,
+                    "info",
+                    N_("The shared server was restored or replaced: all {count} local record(s) are sent "
+                       "again and everything is fetched anew."),  # fmt: skip
+                    count=queued,
+                )
+            else:
+                local.add_log(conn, "info", N_("First sync with this server: fetching all data."))
+            local.write_cursor(conn, local.Cursor(info.epoch, 0, 0))
+        log.info("sync epoch %s (was %s), %d rows queued again", info.epoch, cursor.epoch, queued)
+
+    # push
+
+    _pushed_tables: set[str]
+
+    def _push(self, report: SyncReport, say: ProgressFn, stop: Callable[[], bool]) -> None:
+        self._pushed_tables = set()
+        with self.db.session() as session:
+            total = int(local.sync_status(session).pending)
+        while not stop():
+            with self.db.session() as session:
+                ops = local.read_outbox(session, PUSH_BATCH)
+            if not ops:
+                return
+            payload = [local.op_payload(op) for op in ops]
+            answer = self._guarded(
+                lambda conn, payload=payload: conn.execute(
+                    "SELECT hotline.push(%s, %s, %s)", (PROTOCOL_VERSION, self.db.node_id, Jsonb(payload))
+                ).fetchone()
+            )
+            done, rejected = self._read_push_answer(payload, answer[0] if answer else None)
+            local.acknowledge(self.db, done, rejected)
+            self._pushed_tables.update(op.table_name for op in ops)
+            report.pushed += len(done)
+            report.rejected += len(rejected)
+            say(report.pushed + report.rejected, max(total, report.pushed), _("Sending local changes…"))
+        report.cancelled = True
+
+    @staticmethod
+    def _read_push_answer(payload: list[dict[str, Any]], answer: Any) -> tuple[list[str], dict[str, str]]:
+        sent = {op["op_id"] for op in payload}
+        if not isinstance(answer, list) or len(answer) != len(payload):
+            raise SyncError(Problem.ANSWER, f"push answered {str(answer)[:200]}")
+        done: list[str] = []
+        rejected: dict[str, str] = {}
+        for item in answer:
+            if not isinstance(item, dict) or item.get("op_id") not in sent or item.get("status") not in PUSH_STATUSES:
+                raise SyncError(Problem.ANSWER, f"push answered {str(item)[:200]}")
+            if item["status"] == "rejected":
+                rejected[item["op_id"]] = str(item.get("reason") or "")
+            else:
+                done.append(item["op_id"])
+        return done, rejected
+
+    # pull
+
+    def _pull_page(self, conn: psycopg.Connection[Any], cursor: local.Cursor) -> list[PulledRow]:
+        try:
+            result = conn.execute(
+                "SELECT table_name, row_id, data, hlc, origin, deleted, version, xid::text::bigint "
+                "FROM hotline.pull(%s, %s, %s::text::xid8, %s, %s)",
+                (PROTOCOL_VERSION, cursor.epoch, str(cursor.xid), cursor.version, PULL_BATCH),
+            ).fetchall()
+        except psycopg.Error as exc:
+            if getattr(exc, "sqlstate", None) == "HL002":
+                raise _NewEpoch(str(exc)) from exc
+            raise
+        return [_pulled(row) for row in result]
+
+    def _pull(self, info: ServerInfo, report: SyncReport, say: ProgressFn, stop: Callable[[], bool]) -> set[str]:
+        touched: set[str] = set()
+        total = info.rows_estimate if report.full else 0
+        while not stop():
+            cursor = self._read_cursor()
+            rows: list[PulledRow] = self._guarded(lambda conn, cursor=cursor: self._pull_page(conn, cursor))
+            if not rows:
+                return touched
+            apply_batch(self.db, rows, local.Cursor(cursor.epoch, rows[-1].xid, rows[-1].version))
+            touched.update(row.table_name for row in rows)
+            report.pulled += len(rows)
+            report.conflicts += sum(1 for row in rows if row.table_name == "sync_conflicts" and not row.deleted)
+            say(report.pulled, max(total, report.pulled) if total else 0, _("Fetching changes…"))
+            if len(rows) < PULL_BATCH:
+                return touched
+        report.cancelled = True
+        return touched
+
+    # check
+
+    def _check(self, tables: set[str], report: SyncReport, say: ProgressFn) -> None:
+        """Compare per-table counts and hashes with the server; fetch a table again where they differ."""
+        with self.db.session() as session:
+            busy = local.outbox_tables(session)
+            cursor = local.read_cursor(session)
+        names = sorted(t for t in tables if t in SYNCED_TABLES and t not in busy)
+        if not names:
+            return
+        answer = self._guarded(
+            lambda conn: conn.execute(
+                "SELECT table_name, row_count, hash, settled "
+                "FROM hotline.digest(%s, %s, %s::text::xid8, %s)",
+                (PROTOCOL_VERSION, names, str(cursor.xid), cursor.version),
+            ).fetchall()
+        )
+        for table_name, row_count, server_hash, settled in answer:
+            if not settled:
+                return  # others wrote meanwhile: compare at a quieter moment
+            with self.db.session() as session:
+                count, digest = local.local_digest(session, table_name)
+            if (count, digest) == (int(row_count), str(server_hash)):
+                continue
+            log.warning(
+                "table %s differs from the server (%d rows here, %d there): fetching it again",
+                table_name, count, row_count,
+            )  # fmt: skip
+            say(0, 0, _("Checking {table}…").format(table=local.table_label(table_name)))
+            self._resync_table(table_name)
+            report.resynced.append(table_name)
+
+    def _resync_table(self, table_name: str) -> None:
+        after = ""
+        fetched = 0
+        while True:
+            rows: list[PulledRow] = self._guarded(
+                lambda conn, after=after: [
+                    _pulled(row)
+                    for row in conn.execute(
+                        "SELECT table_name, row_id, data, hlc, origin, deleted, version, xid::text::bigint "
+                        "FROM hotline.pull_table(%s, %s, %s, %s)",
+                        (PROTOCOL_VERSION, table_name, after, PULL_BATCH),
+                    ).fetchall()
+                ]
+            )
+            if not rows:
+                break
+            with remote_transaction(self.db) as conn:
+                apply_rows(conn, rows)
+            fetched += len(rows)
+            after = rows[-1].row_id
+        with remote_transaction(self.db) as conn:
+            local.add_log(
+                conn,
+                "error",
+                N_("{table}: this computer's copy differed from the server's; fetched all {count} "
+                   "record(s) again."),  # fmt: skip
+                table=local.table_label(table_name),
+                count=fetched,
+            )
+
+    # bookkeeping
+
+    def _record_success(self, report: SyncReport) -> None:
+        with remote_transaction(self.db) as conn:
+            local.write_meta(conn, local.LAST_SUCCESS, dt.datetime.now(dt.UTC).isoformat())
+            local.write_meta(conn, local.LAST_ERROR, "")
+            if report.moved or report.cancelled:
+                local.add_log(
+                    conn,
+                    "info",
+                    N_("Sent {pushed}, received {pulled}, refused {rejected}.")
+                    if not report.cancelled
+                    else N_("Cancelled after sending {pushed} and receiving {pulled}; the rest follows at the "
+                            "next sync."),  # fmt: skip
+                    pushed=report.pushed,
+                    pulled=report.pulled,
+                    rejected=report.rejected,
+                )
+        log.info(
+            "sync done: pushed %d, pulled %d, rejected %d, resynced %s%s",
+            report.pushed, report.pulled, report.rejected, report.resynced or "-",
+            " (cancelled)" if report.cancelled else "",
+        )  # fmt: skip
+
+    def _record_failure(self, error: SyncError) -> None:
+        log.info("sync failed: %s (%s)", error.problem.value, error.detail)
+        try:
+            with remote_transaction(self.db) as conn:
+                last = local.read_meta(conn, local.LAST_ERROR)
+                local.write_meta(conn, local.LAST_ERROR, error.source_message)
+                if last != error.source_message:  # an outage is logged once, not at every poll
+                    local.add_log(conn, "error", error.source_message)
+                    if error.problem is Problem.ANSWER and error.detail:
+                        local.add_log(conn, "error", N_("Details: {detail}"), detail=error.detail[:2000])
+        except Exception:  # the failure itself is what the user must hear about
+            log.exception("could not record the sync failure")
+
+
+def _pulled(row: Any) -> PulledRow:
+    table_name, row_id, data, hlc, origin, deleted, version, xid = row
+    if not isinstance(data, dict) or not isinstance(row_id, str) or not isinstance(hlc, str):
+        raise SyncError(Problem.ANSWER, f"pull answered {str(row)[:200]}")
+    return PulledRow(str(table_name), row_id, data, hlc, str(origin), bool(deleted), int(version), int(xid))
