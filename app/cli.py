@@ -4,6 +4,9 @@
     hotline demo --calls N [--contacts M] [--seed S] [--months K]    add sample data (no outbox)
     hotline import calls FILE [--site CODE_OR_NAME] [--dry-run]      import a ledger (.xlsx / .csv)
     hotline export calls [--format csv|xlsx] -o FILE [--from DATE] [--to DATE] [--site CODE]
+    hotline sync [--server URL]                                      sync with the shared server now
+    hotline server init|upgrade|status|mark-restored --server URL    administer the shared server
+    hotline server add-user NAME --server URL --password-stdin       a login for a desktop
 
 Every command takes ``--data-dir`` (default: ``$HOTLINE_DATA_DIR``, else the user data folder) and
 ``--lang``. Exit codes: 0 done; 1 the ledger has bad rows, so nothing was imported; 2 a problem of the
@@ -20,6 +23,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from app import __version__, i18n
 from app.context import AppContext, open_context
@@ -195,6 +199,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_calls.add_argument("--site", metavar="CODE", help=_("only this service site (default: all sites)"))
     export_calls.set_defaults(handler=_cmd_export_calls)
+
+    sync = commands.add_parser(
+        "sync",
+        help=_("sync with the shared server now"),
+        description=_(
+            "Send this computer's changes to the shared server and fetch everyone else's. Without "
+            "--server, the server set in Settings is used, with the password from the system keyring "
+            "(or $PGPASSWORD)."
+        ),
+    )
+    _common_options(sync, top_level=False)
+    sync.add_argument("--server", metavar="URL", help=_("postgresql://user[:password]@host:port/database"))
+    sync.set_defaults(handler=_cmd_sync)
+
+    server = commands.add_parser(
+        "server",
+        help=_("administer the shared server"),
+        description=_(
+            "For the administrator: create or upgrade the shared server's schema, create desktop logins, "
+            "mark a server restored from a backup. --server names an administrator's login; the password "
+            "may be in the URL or in $PGPASSWORD."
+        ),
+    )
+    _common_options(server, top_level=False)
+    server.add_argument(
+        "action",
+        choices=("init", "upgrade", "status", "add-user", "mark-restored"),
+        help=_("init or upgrade the schema, show its status, add a desktop login, mark a restored server"),
+    )
+    server.add_argument("name", nargs="?", metavar="NAME", help=_("the login to create (add-user)"))
+    server.add_argument("--server", metavar="URL", required=True, help=_("an administrator's server URL"))
+    server.add_argument(
+        "--password-stdin", action="store_true", help=_("read the new login's password from standard input")
+    )
+    server.set_defaults(handler=_cmd_server)
     return parser
 
 
@@ -367,6 +406,92 @@ def _cmd_export_calls(args: argparse.Namespace, run: _Run) -> int:
             ).format(count=result.truncated_cells)
         )
     _out(_("Exported {count} calls to {path}.").format(count=result.rows, path=output))
+    return EXIT_OK
+
+
+def _server_from(args: argparse.Namespace, ctx: AppContext) -> Any:
+    import os
+
+    from app.sync.config import ServerConfig
+    from app.sync.protocol import Problem, SyncError
+
+    config: ServerConfig | None = (
+        ServerConfig.from_url(args.server) if args.server else ServerConfig.from_settings(ctx.settings)
+    )
+    if config is None:
+        raise SyncError(Problem.NOT_CONFIGURED)
+    if config.password is None and not os.environ.get("PGPASSWORD"):
+        from app.sync.credentials import PasswordStore
+
+        config = config.with_password(PasswordStore().get(config))
+    return config
+
+
+def _cmd_sync(args: argparse.Namespace, run: _Run) -> int:
+    from app.sync.engine import SyncEngine
+
+    ctx = run.open()
+    engine = SyncEngine(ctx.db, _server_from(args, ctx), client_name=ctx.engineer)
+    shown = [0.0]
+
+    def progress(done: int, total: int, label: str) -> None:
+        import time
+
+        if time.monotonic() - shown[0] >= 1.0:
+            shown[0] = time.monotonic()
+            _err(f"{label} {done:,}" + (f" / {total:,}" if total else ""))
+
+    try:
+        report = engine.sync(progress)
+    finally:
+        engine.close()
+    _out(
+        _("Sent {pushed}, received {pulled}, refused {rejected}.").format(
+            pushed=report.pushed, pulled=report.pulled, rejected=report.rejected
+        )
+    )
+    if report.conflicts:
+        _out(_("{count} new conflict(s) to look at in the sync window.").format(count=report.conflicts))
+    return EXIT_OK
+
+
+def _cmd_server(args: argparse.Namespace, run: _Run) -> int:
+    from app.sync import admin
+    from app.sync.config import ServerConfig
+
+    config = ServerConfig.from_url(args.server)
+    if args.action in ("init", "upgrade"):
+        before, head = admin.server_schema_status(config)
+        admin.init_or_upgrade(config)
+        if before == head:
+            _out(_("The server schema is already at {revision}.").format(revision=head))
+        else:
+            _out(_("The server schema is now at {revision}.").format(revision=head))
+    elif args.action == "status":
+        current, head = admin.server_schema_status(config)
+        _out(
+            _("Server schema: {current}; this app needs {head}.").format(
+                current=current or _("not set up"), head=head
+            )
+        )
+    elif args.action == "add-user":
+        if not args.name:
+            raise UserFacingError(_("Name the login to create: hotline server add-user NAME --server URL"))
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            import getpass
+
+            password = getpass.getpass(_("Password for {name}: ").format(name=args.name))
+        admin.create_app_user(config, args.name, password)
+        _out(_("Login {name} can now sync.").format(name=args.name))
+    else:
+        epoch = admin.mark_restored(config)
+        _out(
+            _("Marked as restored (epoch {epoch}): every desktop resyncs at its next sync.").format(
+                epoch=epoch
+            )
+        )
     return EXIT_OK
 
 

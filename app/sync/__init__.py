@@ -1,1 +1,4 @@
-"""Offline-first sync with the shared PostgreSQL server (see docs/architecture.md, ../shared/design/sync.md)."""
+"""Offline-first sync with the shared PostgreSQL server.
+
+See docs/architecture.md and ../shared/design/sync.md.
+"""

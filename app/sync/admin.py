@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from app.i18n import _
 from app.errors import UserFacingError
+from app.i18n import _
 from app.sync.config import ServerConfig
 from app.sync.engine import SESSION_OPTIONS, classify
 from app.sync.protocol import APP_ROLE, SERVER_SCHEMA, SERVER_SCHEMA_HEAD
@@ -95,7 +95,9 @@ def create_app_user(config: ServerConfig, user: str, password: str) -> None:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
             conn.execute(
-                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(user), sql.Literal(password))
+                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(user), sql.Literal(password)
+                )
             )
             conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(APP_ROLE), sql.Identifier(user)))
             for option in SESSION_OPTIONS.replace("-c ", "").split():

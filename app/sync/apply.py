@@ -155,7 +155,9 @@ def _existing_ids(conn: Connection, name: str, ids: list[str]) -> set[str]:
         chunk = ids[start : start + 500]
         marks = ", ".join(f":i{i}" for i in range(len(chunk)))
         params = {f"i{i}": value for i, value in enumerate(chunk)}
-        found.update(str(r[0]) for r in conn.execute(text(f'SELECT id FROM "{name}" WHERE id IN ({marks})'), params))
+        found.update(
+            str(r[0]) for r in conn.execute(text(f'SELECT id FROM "{name}" WHERE id IN ({marks})'), params)
+        )
     return found
 
 
@@ -206,9 +208,10 @@ class _KeyAllocator:
 
     def allocate(self, row_id: str, floor: int) -> int:
         key = self._first(row_id, floor)
-        while key in self._taken or self._conn.execute(
-            text("SELECT 1 FROM calls WHERE key = :k"), {"k": key}
-        ).first():
+        while (
+            key in self._taken
+            or self._conn.execute(text("SELECT 1 FROM calls WHERE key = :k"), {"k": key}).first()
+        ):
             self._taken.add(key)
             key += 1  # the next slot (past the millisecond's last slot is the next millisecond's)
         self._taken.add(key)
@@ -230,7 +233,9 @@ def _apply_calls(
         else:
             values = _with_defaults(table, values)
         merged.append((row, values, old))
-    new_keys = [(values["id"], _key_floor(values["started_at"])) for _row, values, old in merged if old is None]
+    new_keys = [
+        (values["id"], _key_floor(values["started_at"])) for _row, values, old in merged if old is None
+    ]
     moved = [
         (values["id"], _key_floor(values["started_at"]))
         for _row, values, old in merged

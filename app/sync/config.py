@@ -74,7 +74,9 @@ class ServerConfig:
         sslmode = query.get("sslmode", ["prefer"])[0]
         if sslmode not in SSL_MODES:
             raise UserFacingError(
-                _("Unknown TLS mode “{mode}”; use one of {modes}.").format(mode=sslmode, modes=", ".join(SSL_MODES))
+                _("Unknown TLS mode “{mode}”; use one of {modes}.").format(
+                    mode=sslmode, modes=", ".join(SSL_MODES)
+                )
             )
         return cls(
             host=parts.hostname,

@@ -18,6 +18,7 @@ never left half-written by them. Runs on a worker thread; nothing here touches Q
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -137,10 +138,8 @@ class SyncEngine:
         with self._conn_lock:
             conn, self._conn, self._info = self._conn, None, None
         if conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):  # closing a broken connection
                 conn.close()
-            except psycopg.Error:  # pragma: no cover - closing a broken connection
-                pass
 
     def _drop_connection(self) -> None:
         self.close()
@@ -164,9 +163,9 @@ class SyncEngine:
             )
         except (TypeError, ValueError) as exc:
             raise SyncError(Problem.ANSWER, f"hello answered {answer!r}") from exc
-        if PROTOCOL_VERSION > high:
+        if high < PROTOCOL_VERSION:
             raise SyncError(Problem.OLD_SCHEMA, f"server accepts protocol {low}..{high}")
-        if PROTOCOL_VERSION < low:
+        if low > PROTOCOL_VERSION:
             raise SyncError(Problem.UPGRADE_APP, f"server accepts protocol {low}..{high}")
         if info.schema_revision < SERVER_SCHEMA_HEAD:
             raise SyncError(Problem.OLD_SCHEMA, f"server schema {info.schema_revision}")
@@ -206,7 +205,9 @@ class SyncEngine:
                 apply_batch(self.db, rows, local.Cursor(cursor.epoch, rows[-1].xid, rows[-1].version))
             return bool(rows)
 
-    def sync(self, progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None) -> SyncReport:
+    def sync(
+        self, progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None
+    ) -> SyncReport:
         report = SyncReport()
         say = progress or (lambda _done, _total, _label: None)
         stop = cancelled or (lambda: False)
@@ -238,12 +239,11 @@ class SyncEngine:
         if cursor.epoch != info.epoch:
             report.full = True
             self._start_epoch(cursor, info)
-        self._push(report, say, stop)
-        if report.cancelled:
-            return
+        if not self._push(report, say, stop):
+            return  # cancelled
         touched = self._pull(info, report, say, stop)
-        if report.cancelled:
-            return
+        if touched is None:
+            return  # cancelled
         if report.moved:
             self._check(touched | self._pushed_tables, report, say)
 
@@ -257,8 +257,10 @@ class SyncEngine:
                 local.add_log(
                     conn,
                     "info",
-                    N_("The shared server was restored or replaced: all {count} local record(s) are sent "
-                       "again and everything is fetched anew."),  # fmt: skip
+                    N_(
+                        "The shared server was restored or replaced: all {count} local record(s) are sent "
+                        "again and everything is fetched anew."
+                    ),
                     count=queued,
                 )
             else:
@@ -270,7 +272,8 @@ class SyncEngine:
 
     _pushed_tables: set[str]
 
-    def _push(self, report: SyncReport, say: ProgressFn, stop: Callable[[], bool]) -> None:
+    def _push(self, report: SyncReport, say: ProgressFn, stop: Callable[[], bool]) -> bool:
+        """Send the outbox in batches; False when cancelled."""
         self._pushed_tables = set()
         with self.db.session() as session:
             total = int(local.sync_status(session).pending)
@@ -278,13 +281,15 @@ class SyncEngine:
             with self.db.session() as session:
                 ops = local.read_outbox(session, PUSH_BATCH)
             if not ops:
-                return
+                return True
             payload = [local.op_payload(op) for op in ops]
-            answer = self._guarded(
-                lambda conn, payload=payload: conn.execute(
+
+            def send(conn: psycopg.Connection[Any], payload: list[dict[str, Any]] = payload) -> Any:
+                return conn.execute(
                     "SELECT hotline.push(%s, %s, %s)", (PROTOCOL_VERSION, self.db.node_id, Jsonb(payload))
                 ).fetchone()
-            )
+
+            answer = self._guarded(send)
             done, rejected = self._read_push_answer(payload, answer[0] if answer else None)
             local.acknowledge(self.db, done, rejected)
             self._pushed_tables.update(op.table_name for op in ops)
@@ -292,6 +297,7 @@ class SyncEngine:
             report.rejected += len(rejected)
             say(report.pushed + report.rejected, max(total, report.pushed), _("Sending local changes…"))
         report.cancelled = True
+        return False
 
     @staticmethod
     def _read_push_answer(payload: list[dict[str, Any]], answer: Any) -> tuple[list[str], dict[str, str]]:
@@ -301,7 +307,11 @@ class SyncEngine:
         done: list[str] = []
         rejected: dict[str, str] = {}
         for item in answer:
-            if not isinstance(item, dict) or item.get("op_id") not in sent or item.get("status") not in PUSH_STATUSES:
+            if (
+                not isinstance(item, dict)
+                or item.get("op_id") not in sent
+                or item.get("status") not in PUSH_STATUSES
+            ):
                 raise SyncError(Problem.ANSWER, f"push answered {str(item)[:200]}")
             if item["status"] == "rejected":
                 rejected[item["op_id"]] = str(item.get("reason") or "")
@@ -324,23 +334,32 @@ class SyncEngine:
             raise
         return [_pulled(row) for row in result]
 
-    def _pull(self, info: ServerInfo, report: SyncReport, say: ProgressFn, stop: Callable[[], bool]) -> set[str]:
+    def _pull(
+        self, info: ServerInfo, report: SyncReport, say: ProgressFn, stop: Callable[[], bool]
+    ) -> set[str] | None:
+        """Fetch and apply batches until none is left; the tables touched, or None when cancelled."""
         touched: set[str] = set()
         total = info.rows_estimate if report.full else 0
         while not stop():
             cursor = self._read_cursor()
-            rows: list[PulledRow] = self._guarded(lambda conn, cursor=cursor: self._pull_page(conn, cursor))
+
+            def fetch(conn: psycopg.Connection[Any], cursor: local.Cursor = cursor) -> list[PulledRow]:
+                return self._pull_page(conn, cursor)
+
+            rows: list[PulledRow] = self._guarded(fetch)
             if not rows:
                 return touched
             apply_batch(self.db, rows, local.Cursor(cursor.epoch, rows[-1].xid, rows[-1].version))
             touched.update(row.table_name for row in rows)
             report.pulled += len(rows)
-            report.conflicts += sum(1 for row in rows if row.table_name == "sync_conflicts" and not row.deleted)
+            report.conflicts += sum(
+                1 for row in rows if row.table_name == "sync_conflicts" and not row.deleted
+            )
             say(report.pulled, max(total, report.pulled) if total else 0, _("Fetching changes…"))
             if len(rows) < PULL_BATCH:
                 return touched
         report.cancelled = True
-        return touched
+        return None
 
     # check
 
@@ -352,13 +371,14 @@ class SyncEngine:
         names = sorted(t for t in tables if t in SYNCED_TABLES and t not in busy)
         if not names:
             return
-        answer = self._guarded(
-            lambda conn: conn.execute(
+        def server_digest(conn: psycopg.Connection[Any]) -> list[Any]:
+            return conn.execute(
                 "SELECT table_name, row_count, hash, settled "
                 "FROM hotline.digest(%s, %s, %s::text::xid8, %s)",
                 (PROTOCOL_VERSION, names, str(cursor.xid), cursor.version),
             ).fetchall()
-        )
+
+        answer: list[Any] = self._guarded(server_digest)
         for table_name, row_count, server_hash, settled in answer:
             if not settled:
                 return  # others wrote meanwhile: compare at a quieter moment
@@ -378,16 +398,16 @@ class SyncEngine:
         after = ""
         fetched = 0
         while True:
-            rows: list[PulledRow] = self._guarded(
-                lambda conn, after=after: [
-                    _pulled(row)
-                    for row in conn.execute(
-                        "SELECT table_name, row_id, data, hlc, origin, deleted, version, xid::text::bigint "
-                        "FROM hotline.pull_table(%s, %s, %s, %s)",
-                        (PROTOCOL_VERSION, table_name, after, PULL_BATCH),
-                    ).fetchall()
-                ]
-            )
+
+            def page(conn: psycopg.Connection[Any], after: str = after) -> list[PulledRow]:
+                result = conn.execute(
+                    "SELECT table_name, row_id, data, hlc, origin, deleted, version, xid::text::bigint "
+                    "FROM hotline.pull_table(%s, %s, %s, %s)",
+                    (PROTOCOL_VERSION, table_name, after, PULL_BATCH),
+                )
+                return [_pulled(row) for row in result.fetchall()]
+
+            rows: list[PulledRow] = self._guarded(page)
             if not rows:
                 break
             with remote_transaction(self.db) as conn:
@@ -398,8 +418,10 @@ class SyncEngine:
             local.add_log(
                 conn,
                 "error",
-                N_("{table}: this computer's copy differed from the server's; fetched all {count} "
-                   "record(s) again."),  # fmt: skip
+                N_(
+                    "{table}: this computer's copy differed from the server's; fetched all {count} "
+                    "record(s) again."
+                ),
                 table=local.table_label(table_name),
                 count=fetched,
             )
@@ -416,8 +438,10 @@ class SyncEngine:
                     "info",
                     N_("Sent {pushed}, received {pulled}, refused {rejected}.")
                     if not report.cancelled
-                    else N_("Cancelled after sending {pushed} and receiving {pulled}; the rest follows at the "
-                            "next sync."),  # fmt: skip
+                    else N_(
+                        "Cancelled after sending {pushed} and receiving {pulled}; the rest follows at the "
+                        "next sync."
+                    ),
                     pushed=report.pushed,
                     pulled=report.pulled,
                     rejected=report.rejected,

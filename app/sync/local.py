@@ -26,9 +26,11 @@ from app.storage.models import (
     Base,
     LocalMeta,
     OutboxOp,
-    ParkedOp as ParkedRow,
     SyncConflict,
     SyncLogEntry,
+)
+from app.storage.models import (
+    ParkedOp as ParkedRow,
 )
 from app.storage.uow import UnitOfWork
 
@@ -100,7 +102,9 @@ class LocalSyncStatus:
 def sync_status(session: Session) -> LocalSyncStatus:
     pending = session.scalar(select(func.count()).select_from(OutboxOp)) or 0
     parked = session.scalar(select(func.count()).select_from(ParkedRow)) or 0
-    conflicts = session.scalar(select(func.count()).select_from(SyncConflict).where(~SyncConflict.deleted)) or 0
+    conflicts = (
+        session.scalar(select(func.count()).select_from(SyncConflict).where(~SyncConflict.deleted)) or 0
+    )
     last = read_meta(session, LAST_SUCCESS)
     error = read_meta(session, LAST_ERROR)
     return LocalSyncStatus(
@@ -201,7 +205,10 @@ def acknowledge(db: Database, done: Sequence[str], rejected: dict[str, str]) -> 
             session.execute(delete(OutboxOp).where(OutboxOp.client_op_id.in_(gone[start : start + 500])))
         if rejected:
             add_log(
-                session, "error", N_("{count} change(s) refused by the server and parked"), count=len(rejected)
+                session,
+                "error",
+                N_("{count} change(s) refused by the server and parked"),
+                count=len(rejected),
             )
         uow.commit()
 
@@ -396,7 +403,8 @@ def retry_parked(uow: UnitOfWork, ids: list[int]) -> int:
 
 def discard_parked(uow: UnitOfWork, ids: list[int]) -> int:
     session = uow.session
-    count = session.execute(delete(ParkedRow).where(ParkedRow.id.in_(ids))).rowcount
+    result = session.execute(delete(ParkedRow).where(ParkedRow.id.in_(ids)))
+    count = int(getattr(result, "rowcount", 0) or 0)
     if count:
         add_log(session, "info", N_("{count} parked change(s) dropped"), count=count)
     uow.commit()
@@ -436,8 +444,10 @@ def _row_label(session: Session, table: str, row_id: str) -> str:
     model = _model_for(table)
     if model is None:
         return table_label(table)
-    row = session.get(model, row_id) if table != "calls" else session.scalar(
-        select(model).where(model.id == row_id)  # type: ignore[attr-defined]
+    row = (
+        session.get(model, row_id)
+        if table != "calls"
+        else session.scalar(select(model).where(model.id == row_id))
     )
     name = ""
     if row is not None:

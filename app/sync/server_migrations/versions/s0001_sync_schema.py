@@ -40,7 +40,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "caller_key", "contact_id", "org_id", "unit_name", "system_id", "module_id", "category_id",
             "question", "answer", "outcome", "transferred_to", "revision", "updated_at", "deleted",
         ),
-    ),  # fmt: skip
+    ),
     "call_revisions": (
         "fact",
         ("id", "call_id", "revision", "snapshot", "replaced_at", "replaced_by", "deleted"),
@@ -52,7 +52,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "id", "table_name", "row_id", "field", "kept_value", "lost_value", "kept_origin", "lost_origin",
             "kept_hlc", "lost_hlc", "detected_at", "deleted",
         ),
-    ),  # fmt: skip
+    ),
 }
 
 SCHEMA_SQL = r"""
@@ -167,7 +167,8 @@ DECLARE
 BEGIN
     INSERT INTO hotline.rows (table_name, row_id, data, field_meta, hlc, origin, deleted, version)
     SELECT 'sync_conflicts', v_id, v_data,
-           (SELECT jsonb_object_agg(key, jsonb_build_array(v_version, v_hlc, 'server')) FROM jsonb_each(v_data)),
+           (SELECT jsonb_object_agg(key, jsonb_build_array(v_version, v_hlc, 'server'))
+              FROM jsonb_each(v_data)),
            v_hlc, 'server', false, v_version
     ON CONFLICT (table_name, row_id) DO NOTHING;
 END $$;
@@ -331,7 +332,8 @@ BEGIN
     END IF;
     SELECT version_num INTO v_revision FROM hotline.schema_version;
     IF p_protocol >= m.min_protocol AND p_protocol <= m.max_protocol THEN
-        INSERT INTO hotline.clients (client_id, name, protocol) VALUES (p_client, coalesce(p_name, ''), p_protocol)
+        INSERT INTO hotline.clients (client_id, name, protocol)
+        VALUES (p_client, coalesce(p_name, ''), p_protocol)
         ON CONFLICT (client_id) DO UPDATE SET name = excluded.name, protocol = excluded.protocol,
                                              last_seen = now();
     END IF;
