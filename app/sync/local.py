@@ -487,23 +487,32 @@ def open_conflicts(session: Session) -> list[ConflictView]:
     ]
 
 
-def resolve_conflict(uow: UnitOfWork, conflict_id: str, use_lost: bool) -> None:
-    """Close a conflict: keep the current value, or put the lost value back (a normal, synced edit)."""
+def resolve_conflict(uow: UnitOfWork, conflict_id: str, use_lost: bool, editor: str = "") -> None:
+    """Close a conflict: keep the current value, or put the lost value back (a normal, synced edit;
+    for a call, an edit that keeps the earlier version and updates the search index)."""
     session = uow.session
     conflict = session.get(SyncConflict, conflict_id)
     if conflict is None or conflict.deleted:
         raise ValidationError({"conflict": _("This conflict was already resolved.")})
-    if use_lost:
-        model = _model_for(conflict.table_name)
-        row = None
-        if model is not None:
-            row = session.scalar(select(model).where(model.id == conflict.row_id))
-        if row is None or not hasattr(row, conflict.field):
-            raise ValidationError({"conflict": _("The record of this conflict is not on this computer.")})
-        value = json.loads(conflict.lost_value)
-        column = model.__table__.columns[conflict.field]
-        if value is not None and column.type.python_type is dt.datetime:
-            value = dt.datetime.fromisoformat(value)
-        setattr(row, conflict.field, value)
     conflict.deleted = True
+    if not use_lost:
+        uow.commit()
+        return
+    model = _model_for(conflict.table_name)
+    row = session.scalar(select(model).where(model.id == conflict.row_id)) if model is not None else None
+    if row is None or not hasattr(row, conflict.field):
+        raise ValidationError({"conflict": _("The record of this conflict is not on this computer.")})
+    value = json.loads(conflict.lost_value)
+    column = model.__table__.columns[conflict.field]
+    if value is not None and column.type.python_type is dt.datetime:
+        value = dt.datetime.fromisoformat(value)
+    if conflict.table_name == "calls":
+        from app.services import calls
+
+        data = calls.input_from_call(row)
+        if conflict.field in calls.CallInput.__dataclass_fields__:
+            setattr(data, conflict.field, value)
+            calls.edit_call(uow, row.id, data, editor)  # commits, the conflict's tombstone with it
+            return
+    setattr(row, conflict.field, value)
     uow.commit()

@@ -340,3 +340,30 @@ def test_first_sync_can_be_cancelled_and_resumed(world: SyncWorld, monkeypatch: 
     assert not report.cancelled and not report.full  # resumed where it stopped, not started again
     assert b.scalar("SELECT count(*) FROM calls") == 30
     assert search(b, "问题") == 30
+
+
+def test_a_call_answer_put_back_from_a_conflict_is_searchable_again(world: SyncWorld) -> None:
+    a, b = world.desktop("a"), world.desktop("b")
+    call = a.record_call("电子票据无法冲红")
+    a.sync()
+    b.sync()
+    for desk, answer in ((a, "请先作废原票据"), (b, "联系博思客服")):
+        with desk.uow() as uow:
+            data = calls.input_from_call(calls.get_call(uow.session, call.id))  # type: ignore[arg-type]
+            data.answer = answer
+            calls.edit_call(uow, call.id, data, editor=desk.name)
+    a.sync()
+    b.sync()
+    a.sync()
+    assert search(a, "博思客服") == 1 and search(a, "作废原票据") == 0
+    with a.db.session() as session:
+        (conflict,) = [c for c in local.open_conflicts(session) if c.field == "answer"]
+    assert conflict.lost_value == "请先作废原票据"
+    with a.uow() as uow:
+        local.resolve_conflict(uow, conflict.id, use_lost=True, editor="a")
+    a.sync()
+    b.sync()
+    for desk in (a, b):
+        assert search(desk, "作废原票据") == 1 and search(desk, "博思客服") == 0
+        with desk.db.session() as session:
+            assert not [c for c in local.open_conflicts(session) if c.field == "answer"]
