@@ -47,6 +47,11 @@ PUSH_STATUSES = frozenset({"applied", "unchanged", "duplicate", "rejected"})
 SESSION_OPTIONS = "-c statement_timeout=120000 -c idle_in_transaction_session_timeout=60000"
 
 ProgressFn = Callable[[int, int, str], None]
+# Counts are compared after every sync that moved data; content hashes (which read every row's id and
+# version on both sides) after a full sync and then at most this often.
+HASH_EVERY = dt.timedelta(hours=1)
+# A table fetched again because it differed is not fetched again before this, whatever the check says.
+RESYNC_AT_MOST_EVERY = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -364,27 +369,42 @@ class SyncEngine:
     # check
 
     def _check(self, tables: set[str], report: SyncReport, say: ProgressFn) -> None:
-        """Compare per-table counts and hashes with the server; fetch a table again where they differ."""
+        """Compare per-table counts (every sync that moved data) and content hashes (after a full sync,
+        else at most hourly) with the server; fetch a table again where they differ — once a day at
+        most, so a copy that cannot be mended is reported instead of fetched over and over."""
+        now = dt.datetime.now(dt.UTC)
         with self.db.session() as session:
             busy = local.outbox_tables(session)
             cursor = local.read_cursor(session)
-        names = sorted(t for t in tables if t in SYNCED_TABLES and t not in busy)
+            hashed_at = local.read_meta(session, local.HASHED_AT)
+        with_hash = report.full or not hashed_at or now - dt.datetime.fromisoformat(hashed_at) > HASH_EVERY
+        names = sorted(t for t in (SYNCED_TABLES if with_hash else tables) if t not in busy)
         if not names:
             return
+
         def server_digest(conn: psycopg.Connection[Any]) -> list[Any]:
             return conn.execute(
                 "SELECT table_name, row_count, hash, settled "
-                "FROM hotline.digest(%s, %s, %s::text::xid8, %s)",
-                (PROTOCOL_VERSION, names, str(cursor.xid), cursor.version),
+                "FROM hotline.digest(%s, %s, %s::text::xid8, %s, %s)",
+                (PROTOCOL_VERSION, names, str(cursor.xid), cursor.version, with_hash),
             ).fetchall()
 
         answer: list[Any] = self._guarded(server_digest)
-        for table_name, row_count, server_hash, settled in answer:
-            if not settled:
-                return  # others wrote meanwhile: compare at a quieter moment
+        if not answer or not all(settled for *_rest, settled in answer):
+            return  # others wrote meanwhile: compare at a quieter moment
+        for table_name, row_count, server_hash, _settled in answer:
             with self.db.session() as session:
-                count, digest = local.local_digest(session, table_name)
-            if (count, digest) == (int(row_count), str(server_hash)):
+                if with_hash:
+                    count, digest = local.local_digest(session, table_name)
+                    same = (count, digest) == (int(row_count), str(server_hash))
+                else:
+                    count = local.local_count(session, table_name)
+                    same = count == int(row_count)
+                resynced_at = local.read_meta(session, local.RESYNCED_AT + table_name)
+            if same:
+                continue
+            if resynced_at and now - dt.datetime.fromisoformat(resynced_at) < RESYNC_AT_MOST_EVERY:
+                log.info("table %s still differs (%d rows here, %d there)", table_name, count, row_count)
                 continue
             log.warning(
                 "table %s differs from the server (%d rows here, %d there): fetching it again",
@@ -393,6 +413,9 @@ class SyncEngine:
             say(0, 0, _("Checking {table}…").format(table=local.table_label(table_name)))
             self._resync_table(table_name)
             report.resynced.append(table_name)
+        if with_hash:
+            with remote_transaction(self.db) as conn:
+                local.write_meta(conn, local.HASHED_AT, now.isoformat())
 
     def _resync_table(self, table_name: str) -> None:
         after = ""
@@ -415,6 +438,7 @@ class SyncEngine:
             fetched += len(rows)
             after = rows[-1].row_id
         with remote_transaction(self.db) as conn:
+            local.write_meta(conn, local.RESYNCED_AT + table_name, dt.datetime.now(dt.UTC).isoformat())
             local.add_log(
                 conn,
                 "error",

@@ -367,3 +367,33 @@ def test_a_call_answer_put_back_from_a_conflict_is_searchable_again(world: SyncW
         assert search(desk, "作废原票据") == 1 and search(desk, "博思客服") == 0
         with desk.db.session() as session:
             assert not [c for c in local.open_conflicts(session) if c.field == "answer"]
+
+
+@pytest.mark.allow_warnings  # the engine warns in the log when a table differs
+def test_a_copy_that_cannot_be_mended_is_fetched_once_then_reported(world: SyncWorld) -> None:
+    a = world.desktop("a")
+    a.record_call("会被删除的来电")
+    a.sync()
+    # the server loses a row behind everyone's back: a's copy has one the server does not
+    with world.admin() as conn:
+        conn.execute("DELETE FROM hotline.rows WHERE table_name = 'calls'")
+    a.record_call("之后的来电")
+    assert a.sync().resynced == ["calls"]
+    a.record_call("再之后的来电")
+    report = a.sync()
+    assert report.pushed == 1 and report.resynced == []  # checked again, but not fetched over and over
+    with a.db.session() as session:
+        messages = [entry.message for entry in local.sync_log(session)]
+    assert any("不一致" in message for message in messages)
+
+
+def test_local_only_rows_never_sent_do_not_make_the_check_fail(world: SyncWorld) -> None:
+    a = world.desktop("a")
+    a.sync()
+    a.record_call("只在本机的演示数据")
+    with a.db.engine.begin() as conn:  # as `hotline demo` writes it: no outbox entry
+        conn.execute(text("DELETE FROM outbox"))
+    a.record_call("真实来电")
+    report = a.sync()
+    assert report.pushed == 1 and report.resynced == []
+    assert len(world.server_rows("calls")) == 1

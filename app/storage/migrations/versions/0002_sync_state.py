@@ -66,9 +66,13 @@ def upgrade() -> None:
     # The outbox is read in op order per row when pulled rows are applied on top of local changes.
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_row", ["table_name", "row_id"], unique=False)
+    # Calls never sent to a server (demo data, or not yet synced): the sync check counts the others
+    # as all calls minus these, without reading a million rows.
+    op.execute("CREATE INDEX ix_calls_unsynced ON calls (key) WHERE server_version IS NULL")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX ix_calls_unsynced")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_row")
     op.drop_table("sync_log")

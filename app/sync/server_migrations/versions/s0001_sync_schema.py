@@ -430,11 +430,11 @@ BEGIN
          LIMIT p_limit;
 END $$;
 
--- Per-table count and content hash (order-free sum of md5(row_id:version)), for the tables asked.
--- ``settled`` is false when rows beyond the given cursor exist (the desktop has not seen them yet, so
--- a comparison now would mean nothing).
+-- Per-table count and, when asked, a content hash (order-free sum of md5(row_id:version)) for the
+-- tables asked. ``settled`` is false when rows beyond the given cursor exist (the desktop has not seen
+-- them yet, so a comparison now would mean nothing).
 CREATE FUNCTION hotline.digest(p_protocol integer, p_tables text[], p_after_xid xid8,
-                               p_after_version bigint)
+                               p_after_version bigint, p_with_hash boolean)
 RETURNS TABLE (table_name text, row_count bigint, hash text, settled boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = hotline, pg_temp AS $$
 DECLARE
@@ -443,6 +443,14 @@ BEGIN
     PERFORM hotline.check_protocol(p_protocol);
     v_settled := NOT EXISTS (SELECT 1 FROM hotline.rows r
                               WHERE (r.xid, r.version) > (p_after_xid, p_after_version));
+    IF NOT p_with_hash THEN
+        RETURN QUERY
+            SELECT t.name, count(r.row_id), NULL::text, v_settled
+              FROM unnest(p_tables) AS t (name)
+              LEFT JOIN hotline.rows r ON r.table_name = t.name
+             GROUP BY t.name;
+        RETURN;
+    END IF;
     RETURN QUERY
         SELECT t.name, count(r.row_id),
                coalesce(sum(('x' || substr(md5(r.row_id || ':' || r.version), 1, 15))::bit(60)::bigint),
@@ -471,7 +479,7 @@ GRANT EXECUTE ON FUNCTION hotline.hello(integer, text, text) TO hotline_app;
 GRANT EXECUTE ON FUNCTION hotline.push(integer, text, jsonb) TO hotline_app;
 GRANT EXECUTE ON FUNCTION hotline.pull(integer, uuid, xid8, bigint, integer) TO hotline_app;
 GRANT EXECUTE ON FUNCTION hotline.pull_table(integer, text, text, integer) TO hotline_app;
-GRANT EXECUTE ON FUNCTION hotline.digest(integer, text[], xid8, bigint) TO hotline_app;
+GRANT EXECUTE ON FUNCTION hotline.digest(integer, text[], xid8, bigint, boolean) TO hotline_app;
 """
 
 
