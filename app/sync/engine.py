@@ -62,6 +62,21 @@ class ServerInfo:
     rows_estimate: int = 0
 
 
+@dataclass(frozen=True)
+class ServerRejection:
+    """A change some desktop made that the server refused, not yet dealt with."""
+
+    id: int
+    client_id: str
+    client_name: str
+    table_name: str
+    row_id: str
+    op: str
+    fields: dict[str, Any]
+    reason: str
+    rejected_at: dt.datetime
+
+
 @dataclass
 class SyncReport:
     pushed: int = 0
@@ -210,6 +225,49 @@ class SyncEngine:
                 apply_batch(self.db, rows, local.Cursor(cursor.epoch, rows[-1].xid, rows[-1].version))
             return bool(rows)
 
+    def server_rejections(self, limit: int = 500) -> list[ServerRejection]:
+        """Every desktop's refused changes that nobody has dealt with yet (the supervisor's view)."""
+
+        def fetch(conn: psycopg.Connection[Any]) -> list[Any]:
+            return conn.execute(
+                "SELECT id, client_id, client_name, table_name, row_id, op, fields, reason, rejected_at "
+                "FROM hotline.rejected(%s, %s)",
+                (PROTOCOL_VERSION, limit),
+            ).fetchall()
+
+        with self._run_lock:
+            rows: list[Any] = self._guarded(fetch)
+        return [
+            ServerRejection(
+                int(r[0]),
+                str(r[1]),
+                str(r[2]),
+                str(r[3] or ""),
+                str(r[4] or ""),
+                str(r[5] or ""),
+                r[6] if isinstance(r[6], dict) else {},
+                str(r[7]),
+                r[8],
+            )
+            for r in rows
+        ]
+
+    def resolve_server_rejection(self, rejection_id: int, retry: bool, by: str) -> str:
+        """Apply a refused change again on the server, or dismiss it. Returns the server's status
+        ('applied', 'unchanged', 'rejected' again, 'dismissed', or 'gone' when already dealt with)."""
+
+        def resolve(conn: psycopg.Connection[Any]) -> Any:
+            return conn.execute(
+                "SELECT hotline.resolve_rejected(%s, %s, %s, %s)", (PROTOCOL_VERSION, rejection_id, retry, by)
+            ).fetchone()
+
+        with self._run_lock:
+            row = self._guarded(resolve)
+        answer = row[0] if row else None
+        if not isinstance(answer, dict) or "status" not in answer:
+            raise SyncError(Problem.ANSWER, f"resolve_rejected answered {answer!r}")
+        return str(answer["status"])
+
     def sync(
         self, progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None
     ) -> SyncReport:
@@ -286,6 +344,7 @@ class SyncEngine:
             with self.db.session() as session:
                 ops = local.read_outbox(session, PUSH_BATCH)
             if not ops:
+                self._forget_resolved_parked()
                 return True
             payload = [local.op_payload(op) for op in ops]
 
@@ -303,6 +362,22 @@ class SyncEngine:
             say(report.pushed + report.rejected, max(total, report.pushed), _("Sending local changes…"))
         report.cancelled = True
         return False
+
+    def _forget_resolved_parked(self) -> None:
+        """Drop parked changes that were since accepted or dismissed on the server."""
+        with self.db.session() as session:
+            parked = local.parked_op_ids(session)
+        if not parked:
+            return
+
+        def status(conn: psycopg.Connection[Any]) -> list[Any]:
+            return conn.execute(
+                "SELECT client_op_id, status FROM hotline.op_status(%s, %s, %s)",
+                (PROTOCOL_VERSION, self.db.node_id, parked),
+            ).fetchall()
+
+        rows: list[Any] = self._guarded(status)
+        local.drop_parked_resolved(self.db, [str(op_id) for op_id, state in rows if state != "rejected"])
 
     @staticmethod
     def _read_push_answer(payload: list[dict[str, Any]], answer: Any) -> tuple[list[str], dict[str, str]]:

@@ -389,14 +389,17 @@ def parked_ops(session: Session) -> list[ParkedOp]:
 
 
 def retry_parked(uow: UnitOfWork, ids: list[int]) -> int:
-    """Put parked changes back at the end of the outbox, under new op ids (the server remembers the
-    refused ids), to be sent at the next sync."""
+    """Put parked changes back at the end of the outbox, to be sent at the next sync under their own
+    op ids (the server applies a refused op sent again anew, and marks its refusal resolved)."""
     session = uow.session
     rows = list(session.scalars(select(ParkedRow).where(ParkedRow.id.in_(ids)).order_by(ParkedRow.id)))
     for row in rows:
+        session.delete(row)
+    session.flush()
+    for row in rows:
         session.add(
             OutboxOp(
-                client_op_id=uuid7(),
+                client_op_id=row.client_op_id,
                 table_name=row.table_name,
                 row_id=row.row_id,
                 op=row.op,
@@ -406,11 +409,29 @@ def retry_parked(uow: UnitOfWork, ids: list[int]) -> int:
                 created_at=_now(),
             )
         )
-        session.delete(row)
     if rows:
         add_log(session, "info", N_("{count} parked change(s) queued to be sent again"), count=len(rows))
     uow.commit()
     return len(rows)
+
+
+def parked_op_ids(session: Session) -> list[str]:
+    return [str(v) for v in session.scalars(select(ParkedRow.client_op_id))]
+
+
+def drop_parked_resolved(db: Database, op_ids: Sequence[str]) -> int:
+    """Parked changes the server has since accepted or dismissed (someone dealt with them there)."""
+    if not op_ids:
+        return 0
+    with UnitOfWork(db) as uow:
+        result = uow.session.execute(delete(ParkedRow).where(ParkedRow.client_op_id.in_(list(op_ids))))
+        count = int(getattr(result, "rowcount", 0) or 0)
+        if count:
+            add_log(
+                uow.session, "info", N_("{count} parked change(s) were dealt with on the server"), count=count
+            )
+        uow.commit()
+    return count
 
 
 def discard_parked(uow: UnitOfWork, ids: list[int]) -> int:

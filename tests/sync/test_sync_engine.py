@@ -188,14 +188,52 @@ def test_a_refused_change_is_parked_and_does_not_block_the_rest(world: SyncWorld
     # the supervisor's view on the server has it too
     with world.admin() as conn:
         assert conn.execute("SELECT count(*) FROM hotline.rejected_ops").fetchone() == (1,)
-    # retried as it is, it is refused again and parked again; dropped, it is gone
+    # retried as it is, it is refused again and parked again
     with a.uow() as uow:
         assert local.retry_parked(uow, [parked[0].id]) == 1
     assert a.sync().rejected == 1
     with a.db.session() as session:
+        assert local.sync_status(session).parked == 1
+    # the server is upgraded to know the field; the supervisor, on another desktop, sees the refused
+    # change and applies it again there; desktop a drops its parked copy at its next sync
+    with world.admin() as conn:
+        conn.execute(
+            "UPDATE hotline.synced_tables SET columns = columns || 'shoe_size'::text WHERE name = 'contacts'"
+        )
+    supervisor = world.desktop("supervisor")
+    (rejection,) = supervisor.engine.server_rejections()
+    assert (rejection.client_name, rejection.table_name) == ("a", "contacts")
+    assert rejection.fields == {"shoe_size": 42}
+    assert supervisor.engine.resolve_server_rejection(rejection.id, retry=True, by="supervisor") == "applied"
+    assert supervisor.engine.server_rejections() == []
+    assert world.server_rows("contacts")[contact.id]["shoe_size"] == 42
+    a.sync()
+    with a.db.session() as session:
+        assert local.sync_status(session).parked == 0
+
+
+def test_a_refused_change_can_be_dismissed_by_the_supervisor_or_dropped_locally(world: SyncWorld) -> None:
+    a, supervisor = world.desktop("a"), world.desktop("supervisor")
+    a.sync()
+    contact = a.add_contact("郑老师")
+    for n in range(2):
+        with a.uow() as uow:
+            uow.session.add(
+                OutboxOp(client_op_id=f"01930000-0000-7000-8000-00000000000{n}", table_name="contacts",
+                         row_id=contact.id, op="update", fields=json.dumps({"no_such_field": n}),
+                         base_version=None, hlc=a.db.clock.now(), created_at=dt.datetime.now(dt.UTC)),
+            )  # fmt: skip
+            uow.commit()
+    assert a.sync().rejected == 2
+    first, _second = sorted(supervisor.engine.server_rejections(), key=lambda r: r.id)
+    assert supervisor.engine.resolve_server_rejection(first.id, retry=False, by="supervisor") == "dismissed"
+    assert supervisor.engine.resolve_server_rejection(first.id, retry=False, by="supervisor") == "gone"
+    a.sync()
+    with a.db.session() as session:
         parked = local.parked_ops(session)
+    assert len(parked) == 1
     with a.uow() as uow:
-        assert local.discard_parked(uow, [p.id for p in parked]) == 1
+        assert local.discard_parked(uow, [parked[0].id]) == 1
     with a.db.session() as session:
         assert local.sync_status(session).parked == 0
 

@@ -106,7 +106,11 @@ CREATE TABLE hotline.rejected_ops (
     row_id       text,
     payload      jsonb NOT NULL,
     reason       text NOT NULL,
-    rejected_at  timestamptz NOT NULL DEFAULT now()
+    rejected_at  timestamptz NOT NULL DEFAULT now(),
+    -- set when the op was sent again and accepted, or a person dismissed it
+    resolved_at  timestamptz,
+    resolution   text,
+    UNIQUE (client_id, client_op_id)
 );
 
 CREATE TABLE hotline.clients (
@@ -351,43 +355,108 @@ LANGUAGE sql VOLATILE SET search_path = hotline, pg_temp AS $$
 $$;
 
 -- Apply a batch of operations, each once: a repeat of an op already applied answers 'duplicate'.
--- An op the server cannot accept is answered 'rejected' with the reason (and kept in rejected_ops
--- for the supervisor); it never blocks the ops behind it.
+-- An op the server cannot accept is answered 'rejected' with the reason and kept in rejected_ops,
+-- where anyone (the supervisor) can see it; it never blocks the ops behind it. A rejected op sent
+-- again under the same id (a retry) is applied anew.
 CREATE FUNCTION hotline.push(p_protocol integer, p_client text, p_ops jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = hotline, pg_temp AS $$
 DECLARE
     op jsonb;
-    v_status text;
-    v_reason text;
-    v_result jsonb := '[]'::jsonb;
+    v_items jsonb[] := '{}';
 BEGIN
     PERFORM hotline.check_protocol(p_protocol);
     IF jsonb_typeof(p_ops) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'HL100', MESSAGE = 'ops must be an array';
     END IF;
     FOR op IN SELECT value FROM jsonb_array_elements(p_ops) LOOP
-        v_reason := NULL;
-        IF EXISTS (SELECT 1 FROM hotline.applied_ops
-                    WHERE client_id = p_client AND client_op_id = op ->> 'op_id') THEN
-            v_result := v_result || jsonb_build_array(jsonb_build_object('op_id', op ->> 'op_id',
-                                                                         'status', 'duplicate'));
-            CONTINUE;
-        END IF;
-        BEGIN
-            v_status := hotline.apply_op(p_client, op);
-        EXCEPTION WHEN SQLSTATE 'HL100' OR data_exception OR integrity_constraint_violation THEN
-            v_status := 'rejected';
-            v_reason := SQLERRM;
-            INSERT INTO hotline.rejected_ops (client_id, client_op_id, table_name, row_id, payload, reason)
-            VALUES (p_client, coalesce(op ->> 'op_id', ''), op ->> 'table', op ->> 'row_id', op, v_reason);
-        END;
-        INSERT INTO hotline.applied_ops (client_id, client_op_id, status)
-        VALUES (p_client, op ->> 'op_id', v_status);
-        v_result := v_result || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
-            'op_id', op ->> 'op_id', 'status', v_status, 'reason', v_reason)));
+        v_items := array_append(v_items, hotline.push_one(p_client, op, 'resent'));
     END LOOP;
     UPDATE hotline.clients SET last_seen = now() WHERE client_id = p_client;
-    RETURN v_result;
+    RETURN to_jsonb(v_items);
+END $$;
+
+CREATE FUNCTION hotline.push_one(p_client text, p_op jsonb, p_resolution text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SET search_path = hotline, pg_temp AS $$
+DECLARE
+    v_op_id text := coalesce(p_op ->> 'op_id', '');
+    v_prev text;
+    v_status text;
+    v_reason text;
+BEGIN
+    SELECT status INTO v_prev FROM hotline.applied_ops WHERE client_id = p_client AND client_op_id = v_op_id;
+    IF FOUND AND v_prev <> 'rejected' THEN
+        RETURN jsonb_build_object('op_id', v_op_id, 'status', 'duplicate');
+    END IF;
+    BEGIN
+        v_status := hotline.apply_op(p_client, p_op);
+    EXCEPTION WHEN SQLSTATE 'HL100' OR data_exception OR integrity_constraint_violation THEN
+        v_status := 'rejected';
+        v_reason := SQLERRM;
+    END;
+    INSERT INTO hotline.applied_ops (client_id, client_op_id, status) VALUES (p_client, v_op_id, v_status)
+    ON CONFLICT (client_id, client_op_id) DO UPDATE SET status = excluded.status, applied_at = now();
+    IF v_status = 'rejected' THEN
+        INSERT INTO hotline.rejected_ops (client_id, client_op_id, table_name, row_id, payload, reason)
+        VALUES (p_client, v_op_id, p_op ->> 'table', p_op ->> 'row_id', p_op, v_reason)
+        ON CONFLICT (client_id, client_op_id) DO UPDATE
+            SET reason = excluded.reason, payload = excluded.payload, rejected_at = now(),
+                resolved_at = NULL, resolution = NULL;
+        RETURN jsonb_build_object('op_id', v_op_id, 'status', v_status, 'reason', v_reason);
+    END IF;
+    UPDATE hotline.rejected_ops SET resolved_at = now(), resolution = p_resolution
+     WHERE client_id = p_client AND client_op_id = v_op_id AND resolved_at IS NULL;
+    RETURN jsonb_build_object('op_id', v_op_id, 'status', v_status);
+END $$;
+
+-- Refused changes of every desktop that nobody has dealt with yet (the supervisor's view).
+CREATE FUNCTION hotline.rejected(p_protocol integer, p_limit integer)
+RETURNS TABLE (id bigint, client_id text, client_name text, table_name text, row_id text, op text,
+               fields jsonb, reason text, rejected_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = hotline, pg_temp AS $$
+BEGIN
+    PERFORM hotline.check_protocol(p_protocol);
+    RETURN QUERY
+        SELECT r.id, r.client_id, coalesce(c.name, ''), r.table_name, r.row_id, r.payload ->> 'op',
+               r.payload -> 'fields', r.reason, r.rejected_at
+          FROM hotline.rejected_ops r
+          LEFT JOIN hotline.clients c ON c.client_id = r.client_id
+         WHERE r.resolved_at IS NULL
+         ORDER BY r.id DESC
+         LIMIT p_limit;
+END $$;
+
+-- Apply a refused change again on the server (after the cause was put right), or dismiss it.
+-- The desktop that made it learns at its next sync (op_status) and drops its parked copy.
+CREATE FUNCTION hotline.resolve_rejected(p_protocol integer, p_id bigint, p_retry boolean, p_by text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = hotline, pg_temp AS $$
+DECLARE
+    r hotline.rejected_ops;
+BEGIN
+    PERFORM hotline.check_protocol(p_protocol);
+    SELECT * INTO r FROM hotline.rejected_ops WHERE id = p_id AND resolved_at IS NULL FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN jsonb_build_object('status', 'gone');
+    END IF;
+    IF p_retry THEN
+        RETURN hotline.push_one(r.client_id, r.payload, 'retried by ' || coalesce(p_by, ''));
+    END IF;
+    UPDATE hotline.applied_ops SET status = 'dismissed'
+     WHERE client_id = r.client_id AND client_op_id = r.client_op_id;
+    UPDATE hotline.rejected_ops SET resolved_at = now(), resolution = 'dismissed by ' || coalesce(p_by, '')
+     WHERE id = p_id;
+    RETURN jsonb_build_object('status', 'dismissed');
+END $$;
+
+-- What became of some of this desktop's ops (its parked ones): status by op id.
+CREATE FUNCTION hotline.op_status(p_protocol integer, p_client text, p_op_ids text[])
+RETURNS TABLE (client_op_id text, status text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = hotline, pg_temp AS $$
+BEGIN
+    PERFORM hotline.check_protocol(p_protocol);
+    RETURN QUERY
+        SELECT a.client_op_id, a.status FROM hotline.applied_ops a
+         WHERE a.client_id = p_client AND a.client_op_id = ANY (p_op_ids);
 END $$;
 
 -- Rows changed after the cursor, oldest transaction first. STABLE: the whole function sees the
@@ -477,6 +546,9 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA hotline FROM PUBLIC;
 GRANT USAGE ON SCHEMA hotline TO hotline_app;
 GRANT EXECUTE ON FUNCTION hotline.hello(integer, text, text) TO hotline_app;
 GRANT EXECUTE ON FUNCTION hotline.push(integer, text, jsonb) TO hotline_app;
+GRANT EXECUTE ON FUNCTION hotline.rejected(integer, integer) TO hotline_app;
+GRANT EXECUTE ON FUNCTION hotline.resolve_rejected(integer, bigint, boolean, text) TO hotline_app;
+GRANT EXECUTE ON FUNCTION hotline.op_status(integer, text, text[]) TO hotline_app;
 GRANT EXECUTE ON FUNCTION hotline.pull(integer, uuid, xid8, bigint, integer) TO hotline_app;
 GRANT EXECUTE ON FUNCTION hotline.pull_table(integer, text, text, integer) TO hotline_app;
 GRANT EXECUTE ON FUNCTION hotline.digest(integer, text[], xid8, bigint, boolean) TO hotline_app;
