@@ -5,7 +5,8 @@ Pages are plain widgets that take the window (``mw``) and use its small API:
 - ``mw.ctx`` (AppContext), ``mw.taskman``, ``mw.op(work)`` to start background work;
 - ``mw.site_id`` and the ``site_changed`` signal; ``mw.qsettings`` for remembered layout;
 - ``mw.open_new_call()``, ``mw.open_call(call_id)``, ``mw.show_page(name)``;
-- ``mw.taskman.operation_did_execute`` (OpChanges) to refresh what changed.
+- ``mw.taskman.operation_did_execute`` (OpChanges) to refresh what changed;
+- ``mw.sync`` (SyncController: the shared server), ``mw.open_sync_window()``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from app.i18n import N_, _
 from app.services import reference
 from ui.changes import OpChanges
 from ui.operations import Op, OpContext, TaskManager
+from ui.sync.controller import SyncController
+from ui.sync.status import SyncStatusWidget
 
 log = logging.getLogger("hotline.ui.main")
 T = TypeVar("T")
@@ -68,6 +71,8 @@ class MainWindow(QMainWindow):
 
         self.calls_page = CallsPage(self)
         self._directory_page: Any = None  # built when first shown: start-up shows the call list only
+        self.sync_window: Any = None
+        self.sync = SyncController(self)
         self._build_toolbar()
         self._build_pages()
         self._build_status_bar()
@@ -159,6 +164,17 @@ class MainWindow(QMainWindow):
             spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
         )
         bar.addWidget(spacer)
+        self.sync_action = QAction(_("Sync now"), self)
+        self.sync_action.setObjectName("syncNow")
+        self.sync_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        self.sync_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.sync_action.setToolTip(_("Synchronise with the shared server now (F5)"))
+        self.sync_action.triggered.connect(self.sync.sync_now)
+        bar.addAction(self.sync_action)
+        self.sync_window_action = QAction(_("Sync window"), self)
+        self.sync_window_action.setToolTip(_("Sync log, conflicts and parked changes"))
+        self.sync_window_action.triggered.connect(self.open_sync_window)
+        bar.addAction(self.sync_window_action)
         self.settings_action = QAction(_("Settings"), self)
         self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self.settings_action.triggered.connect(self._open_settings)
@@ -226,6 +242,11 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
+        self.sync_status = SyncStatusWidget(self)
+        self.sync_status.clicked.connect(self.open_sync_window)
+        self.sync.status_changed.connect(self.sync_status.show_status)
+        self.sync_status.show_status(self.sync.status)
+        bar.addPermanentWidget(self.sync_status)
         self.engineer_label = QLabel(self)
         self.site_label = QLabel(self)
         self.clock_label = QLabel(self)
@@ -270,6 +291,17 @@ class MainWindow(QMainWindow):
 
         dialog = SettingsDialog(self)
         dialog.exec()
+
+    def open_sync_window(self) -> None:
+        from ui.sync.dialog import SyncDialog
+
+        if self.sync_window is None:
+            self.sync_window = SyncDialog(self)
+        else:
+            self.sync_window.reload()
+        self.sync_window.show()
+        self.sync_window.raise_()
+        self.sync_window.activateWindow()
 
     def _focus_search(self) -> None:
         if self.stack.currentWidget() is self.calls_page:
@@ -339,5 +371,6 @@ class MainWindow(QMainWindow):
             self.call_form.save_draft_now()
         self.save_layout()
         messages.remove_listener(self._on_message)
+        self.sync.shutdown()  # stops the running sync and closes the connection, so waiting is short
         self.taskman.wait_for_idle(10_000)
         super().closeEvent(event)

@@ -158,6 +158,8 @@ class SyncEngine:
         with self._conn_lock:
             conn, self._conn, self._info = self._conn, None, None
         if conn is not None:
+            with contextlib.suppress(psycopg.Error):  # a statement still waiting on the server stops now
+                conn.cancel_safe(timeout=2)
             with contextlib.suppress(psycopg.Error):  # closing a broken connection
                 conn.close()
 
@@ -529,7 +531,8 @@ class SyncEngine:
 
     def _record_success(self, report: SyncReport) -> None:
         with remote_transaction(self.db) as conn:
-            local.write_meta(conn, local.LAST_SUCCESS, dt.datetime.now(dt.UTC).isoformat())
+            if not report.cancelled:  # a cancelled first sync is not a sync that succeeded
+                local.write_meta(conn, local.LAST_SUCCESS, dt.datetime.now(dt.UTC).isoformat())
             local.write_meta(conn, local.LAST_ERROR, "")
             if report.moved or report.cancelled:
                 local.add_log(

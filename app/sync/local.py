@@ -364,6 +364,41 @@ _OP_LABELS: dict[str, str] = {
 }
 
 
+_FIELD_LABELS: dict[str, str] = {
+    "name": N_("Name"),
+    "title": N_("Position"),
+    "notes": N_("Notes"),
+    "org_id": N_("Unit"),
+    "site_id": N_("Service site"),
+    "kind": N_("Kind"),
+    "raw": N_("Phone number"),
+    "label": N_("Label"),
+    "extension": N_("Extension"),
+    "area_code": N_("Area code"),
+    "sort_order": N_("Order"),
+    "active": N_("In use"),
+    "deleted": N_("Deleted"),
+    "merged_into": N_("Merged into"),
+    "started_at": N_("Call time"),
+    "duration_s": N_("Duration"),
+    "engineer": N_("Engineer"),
+    "caller_name": N_("Caller"),
+    "caller_phone": N_("Caller number"),
+    "unit_name": N_("Unit"),
+    "system_id": N_("System"),
+    "module_id": N_("Module"),
+    "category_id": N_("Category"),
+    "question": N_("Question"),
+    "answer": N_("Answer"),
+    "outcome": N_("Outcome"),
+    "transferred_to": N_("Transferred to"),
+}
+
+
+def field_label(field: str) -> str:
+    return _(_FIELD_LABELS[field]) if field in _FIELD_LABELS else field
+
+
 def table_label(table: str) -> str:
     return _(_TABLE_LABELS[table]) if table in _TABLE_LABELS else table
 
@@ -510,7 +545,7 @@ def open_conflicts(session: Session) -> list[ConflictView]:
             row_id=row.row_id,
             field=row.field,
             row_label=_row_label(session, row.table_name, row.row_id),
-            field_label=row.field,
+            field_label=field_label(row.field),
             kept_value=_shown(row.kept_value),
             lost_value=_shown(row.lost_value),
             lost_origin=row.lost_origin,

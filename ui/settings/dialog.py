@@ -31,9 +31,11 @@ from app import i18n
 from app.i18n import _
 from app.services import reference
 from app.settings import OPTIONS
+from app.sync.config import ServerConfig
 from ui import dialogs
 from ui.changes import OpChanges
 from ui.settings.reference_editor import ReferenceEditor
+from ui.sync.settings_page import ServerPage
 from ui.widgets.field_errors import error_label, show_field_error, stacked
 
 ENGINEER_MAX = 100
@@ -194,7 +196,19 @@ def _clamp(value: int, name: str, bounds: tuple[int, int]) -> int:
     return value if low <= value <= high else int(OPTIONS[name])
 
 
-SAVED_KEYS = ("engineer_name", "site_id", "language", "caller_lookup_delay_ms", "draft_autosave_ms")
+SAVED_KEYS = (
+    "engineer_name",
+    "site_id",
+    "language",
+    "caller_lookup_delay_ms",
+    "draft_autosave_ms",
+    "server_host",
+    "server_port",
+    "server_database",
+    "server_user",
+    "server_sslmode",
+    "sync_interval_s",
+)
 
 
 def _save_settings(parent: QWidget, settings: Any, before: dict[str, Any]) -> bool:
@@ -236,9 +250,11 @@ class SettingsDialog(QDialog):
         self.general_page = GeneralPage(mw, self)
         self.reference_page = ReferenceEditor(mw, self)
         self.reference_page.changed.connect(self.general_page.refresh_sites)
+        self.server_page = ServerPage(mw, self)
         self.pages: list[tuple[str, QWidget]] = [
             (_("General"), self.general_page),
             (_("Reference data"), self.reference_page),
+            (_("Shared server"), self.server_page),
         ]
         self.page_list = QListWidget(self)
         self.page_list.setObjectName("settingsPages")
@@ -279,10 +295,13 @@ class SettingsDialog(QDialog):
                 return
         settings = self.mw.ctx.settings
         before = {key: settings[key] for key in SAVED_KEYS}
+        server_before = ServerConfig.from_settings(settings)
         for page in pages:
             page.save()
         if not _save_settings(self, settings, before):
             return
+        # the password goes to the keyring (or this session's memory), never into the settings file
+        self.mw.sync.apply_server_settings(server_before, self.server_page.typed_password())
         if settings["language"] != before["language"]:
             dialogs.inform(
                 self,

@@ -164,7 +164,11 @@ DECLARE
     v_data jsonb := jsonb_build_object(
         'id', v_id, 'table_name', p_table, 'row_id', p_row, 'field', p_field,
         'kept_value', p_kept::text, 'lost_value', p_lost::text,
-        'kept_origin', p_kept_origin, 'lost_origin', p_lost_origin,
+        -- who: the desktops' names (their engineers) as they said hello, else their node ids
+        'kept_origin', coalesce((SELECT nullif(c.name, '') FROM hotline.clients c
+                                  WHERE c.client_id = p_kept_origin), p_kept_origin),
+        'lost_origin', coalesce((SELECT nullif(c.name, '') FROM hotline.clients c
+                                  WHERE c.client_id = p_lost_origin), p_lost_origin),
         'kept_hlc', p_kept_hlc, 'lost_hlc', p_lost_hlc,
         'detected_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
         'deleted', false);

@@ -1,0 +1,352 @@
+"""The sync window (同步): the sync log, the conflicts to settle and the changes the server parked.
+
+Each list is read on the database lane and is small by nature (the log keeps its newest 500 entries,
+conflicts and parked changes are the exceptions a person must look at). Settling a conflict or retrying
+a parked change writes through the local sync services, on the database lane, and is sent at the next
+sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from app.i18n import N_, _
+from ui import dialogs
+from ui.changes import OpChanges
+from ui.operations import OpContext, show_error
+from ui.sync.controller import SyncStatus
+from ui.sync.status import local_time, state_text
+
+if TYPE_CHECKING:
+    from app.sync.local import ConflictView, LogEntry, ParkedOp
+
+ID_ROLE = Qt.ItemDataRole.UserRole
+CELL_MAX = 80  # longer values are cut in the table and shown whole in the tooltip
+
+LEVELS = {"info": N_("Info"), "error": N_("Error")}
+OPERATIONS = {"insert": N_("Created"), "update": N_("Changed"), "delete": N_("Deleted")}
+CALL_TABLES = {"calls", "call_revisions"}
+DIRECTORY_TABLES = {"organisations", "contacts", "contact_phones"}
+
+
+@dataclass(frozen=True)
+class SyncLists:
+    log: list[LogEntry]
+    conflicts: list[ConflictView]
+    parked: list[ParkedOp]
+
+
+def changes_for(tables: set[str]) -> OpChanges:
+    """What a local write to these tables changes for the views."""
+    return OpChanges(
+        calls=bool(tables & CALL_TABLES),
+        directory=bool(tables & DIRECTORY_TABLES),
+        reference=bool(tables - CALL_TABLES - DIRECTORY_TABLES),
+    )
+
+
+def _item(text: str, data: Any = None) -> QTableWidgetItem:
+    one_line = " ".join(text.split())
+    shown = one_line if len(one_line) <= CELL_MAX else one_line[: CELL_MAX - 1] + "…"
+    item = QTableWidgetItem(shown)
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    if shown != text:
+        item.setToolTip(text)
+    if data is not None:
+        item.setData(ID_ROLE, data)
+    return item
+
+
+def _table(parent: QWidget, name: str, headers: list[str], stretch: tuple[int, ...]) -> QTableWidget:
+    table = QTableWidget(0, len(headers), parent)
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    for column in stretch:
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def _selected_ids(table: QTableWidget) -> list[Any]:
+    rows = sorted({index.row() for index in table.selectionModel().selectedRows()})
+    items = [table.item(row, 0) for row in rows]
+    return [item.data(ID_ROLE) for item in items if item is not None]
+
+
+class SyncDialog(QDialog):
+    def __init__(self, mw: Any) -> None:
+        super().__init__(mw)
+        self.mw = mw
+        self.setObjectName("SyncDialog")
+        self.setWindowTitle(_("Synchronisation"))
+        self._loading = False
+        self._reload_again = False
+        self._conflict_tables: dict[str, str] = {}
+
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("syncDialogStatus")
+        self.status_label.setWordWrap(True)
+        self.sync_button = QPushButton(_("Sync &now"), self)
+        self.sync_button.setObjectName("syncNowButton")
+        self.sync_button.clicked.connect(mw.sync.sync_now)
+        top = QHBoxLayout()
+        top.addWidget(self.status_label, 1)
+        top.addWidget(self.sync_button)
+
+        self.tabs = QTabWidget(self)
+        self.log_table = _table(self, "syncLog", [_("Time"), _("Level"), _("Message")], (2,))
+        self.tabs.addTab(self.log_table, _("Log"))
+
+        conflicts_page = QWidget(self)
+        self.conflicts_table = _table(
+            conflicts_page,
+            "syncConflicts",
+            [_("Record"), _("Field"), _("Kept value"), _("Lost value"), _("From"), _("When")],
+            (2, 3),
+        )
+        conflicts_note = QLabel(
+            _(
+                "The same field was changed on two computers. The value shown as kept is in use; the lost "
+                "value is kept here until you decide."
+            ),
+            conflicts_page,
+        )
+        conflicts_note.setWordWrap(True)
+        self.keep_button = QPushButton(_("&Keep current"), conflicts_page)
+        self.keep_button.setObjectName("keepCurrent")
+        self.keep_button.clicked.connect(lambda: self._resolve(use_lost=False))
+        self.use_lost_button = QPushButton(_("&Use lost value"), conflicts_page)
+        self.use_lost_button.setObjectName("useLostValue")
+        self.use_lost_button.clicked.connect(lambda: self._resolve(use_lost=True))
+        conflict_buttons = QHBoxLayout()
+        conflict_buttons.addStretch(1)
+        conflict_buttons.addWidget(self.keep_button)
+        conflict_buttons.addWidget(self.use_lost_button)
+        conflicts_layout = QVBoxLayout(conflicts_page)
+        conflicts_layout.addWidget(conflicts_note)
+        conflicts_layout.addWidget(self.conflicts_table, 1)
+        conflicts_layout.addLayout(conflict_buttons)
+        self.tabs.addTab(conflicts_page, _("Conflicts"))
+
+        parked_page = QWidget(self)
+        self.parked_table = _table(
+            parked_page, "syncParked", [_("Parked at"), _("Record"), _("Change"), _("Reason")], (1, 3)
+        )
+        parked_note = QLabel(
+            _(
+                "The server refused these changes. Retry sends them again at the next sync; discard drops "
+                "them from this computer's queue."
+            ),
+            parked_page,
+        )
+        parked_note.setWordWrap(True)
+        self.retry_button = QPushButton(_("&Retry"), parked_page)
+        self.retry_button.setObjectName("retryParked")
+        self.retry_button.clicked.connect(self._retry)
+        self.discard_button = QPushButton(_("&Discard"), parked_page)
+        self.discard_button.setObjectName("discardParked")
+        self.discard_button.clicked.connect(self._discard)
+        parked_buttons = QHBoxLayout()
+        parked_buttons.addStretch(1)
+        parked_buttons.addWidget(self.retry_button)
+        parked_buttons.addWidget(self.discard_button)
+        parked_layout = QVBoxLayout(parked_page)
+        parked_layout.addWidget(parked_note)
+        parked_layout.addWidget(self.parked_table, 1)
+        parked_layout.addLayout(parked_buttons)
+        self.tabs.addTab(parked_page, _("Parked changes"))
+
+        for table in (self.conflicts_table, self.parked_table):
+            table.itemSelectionChanged.connect(self._update_buttons)
+        self._update_buttons()
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+        self.resize(900, 520)
+
+        mw.sync.status_changed.connect(self._show_status)
+        mw.sync.sync_finished.connect(self._sync_finished)
+        self._show_status(mw.sync.status)
+        self.reload()
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        if self._loading:
+            self._reload_again = True
+            return
+        self._loading = True
+        db = self.mw.ctx.db
+
+        def work(_ctx: OpContext) -> SyncLists:
+            from app.sync.local import open_conflicts, parked_ops, sync_log
+
+            with db.session() as session:
+                return SyncLists(sync_log(session), open_conflicts(session), parked_ops(session))
+
+        self.mw.op(work).success(self._show_lists).failure(self._load_failed).run()
+
+    def _load_failed(self, error: BaseException) -> None:
+        self._loading = False
+        if isValid(self):
+            show_error(self, error)
+
+    def _show_lists(self, lists: SyncLists) -> None:
+        self._loading = False
+        if not isValid(self):
+            return
+        self._fill_log(lists.log)
+        self._fill_conflicts(lists.conflicts)
+        self._fill_parked(lists.parked)
+        self.tabs.setTabText(1, _("Conflicts ({count})").format(count=len(lists.conflicts)))
+        self.tabs.setTabText(2, _("Parked changes ({count})").format(count=len(lists.parked)))
+        self._update_buttons()
+        if self._reload_again:
+            self._reload_again = False
+            self.reload()
+
+    def _fill_log(self, entries: list[LogEntry]) -> None:
+        table = self.log_table
+        table.setRowCount(len(entries))
+        for row, entry in enumerate(entries):
+            level = LEVELS.get(entry.level)
+            level_item = _item(_(level) if level else entry.level)
+            if entry.level == "error":
+                level_item.setForeground(Qt.GlobalColor.darkRed)
+            table.setItem(row, 0, _item(local_time(entry.at, seconds=True)))
+            table.setItem(row, 1, level_item)
+            table.setItem(row, 2, _item(entry.message))
+        table.resizeColumnToContents(0)
+        table.resizeColumnToContents(1)
+
+    def _fill_conflicts(self, conflicts: list[ConflictView]) -> None:
+        table = self.conflicts_table
+        table.setRowCount(len(conflicts))
+        self._conflict_tables = {c.id: c.table_name for c in conflicts}
+        for row, conflict in enumerate(conflicts):
+            table.setItem(row, 0, _item(conflict.row_label, conflict.id))
+            table.setItem(row, 1, _item(conflict.field_label))
+            table.setItem(row, 2, _item(conflict.kept_value))
+            table.setItem(row, 3, _item(conflict.lost_value))
+            table.setItem(row, 4, _item(conflict.lost_origin))
+            table.setItem(row, 5, _item(local_time(conflict.detected_at)))
+        for column in (0, 1, 4, 5):
+            table.resizeColumnToContents(column)
+
+    def _fill_parked(self, parked: list[ParkedOp]) -> None:
+        table = self.parked_table
+        table.setRowCount(len(parked))
+        for row, op in enumerate(parked):
+            operation = OPERATIONS.get(op.op)
+            table.setItem(row, 0, _item(local_time(op.parked_at), op.id))
+            table.setItem(row, 1, _item(op.description))
+            table.setItem(row, 2, _item(_(operation) if operation else op.op))
+            table.setItem(row, 3, _item(op.reason))
+        for column in (0, 2):
+            table.resizeColumnToContents(column)
+
+    def _update_buttons(self) -> None:
+        conflicts = bool(self.conflicts_table.selectionModel().selectedRows())
+        parked = bool(self.parked_table.selectionModel().selectedRows())
+        self.keep_button.setEnabled(conflicts)
+        self.use_lost_button.setEnabled(conflicts)
+        self.retry_button.setEnabled(parked)
+        self.discard_button.setEnabled(parked)
+
+    def _show_status(self, status: SyncStatus) -> None:
+        if not isValid(self):
+            return
+        text = state_text(status)
+        if status.message:
+            text += " — " + status.message
+        self.status_label.setText(text)
+        self.sync_button.setEnabled(not status.syncing)
+
+    def _sync_finished(self, _report: Any) -> None:
+        if isValid(self) and self.isVisible():
+            self.reload()
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    def _resolve(self, use_lost: bool) -> None:
+        ids = [str(i) for i in _selected_ids(self.conflicts_table)]
+        if not ids:
+            return
+        tables = {self._conflict_tables.get(i, "") for i in ids}
+
+        def work(_ctx: OpContext) -> None:
+            from app.sync.local import resolve_conflict
+
+            for conflict_id in ids:
+                with self.mw.ctx.uow() as uow:
+                    resolve_conflict(uow, conflict_id, use_lost)
+
+        self._write(work, changes_for(tables))
+
+    def _retry(self) -> None:
+        ids = [int(i) for i in _selected_ids(self.parked_table)]
+        if not ids:
+            return
+
+        def work(_ctx: OpContext) -> None:
+            from app.sync.local import retry_parked
+
+            with self.mw.ctx.uow() as uow:
+                retry_parked(uow, ids)
+
+        self._write(work, OpChanges())
+
+    def _discard(self) -> None:
+        ids = [int(i) for i in _selected_ids(self.parked_table)]
+        if not ids:
+            return
+        question = _(
+            "Discard {count} parked changes? They will not reach the shared server; this cannot be undone."
+        ).format(count=len(ids))
+        if not dialogs.ask(self, question):
+            return
+
+        def work(_ctx: OpContext) -> None:
+            from app.sync.local import discard_parked
+
+            with self.mw.ctx.uow() as uow:
+                discard_parked(uow, ids)
+
+        self._write(work, OpChanges())
+
+    def _write(self, work: Any, changes: OpChanges) -> None:
+        def done(_none: None) -> None:
+            if isValid(self):
+                self.reload()
+            self.mw.sync.note_local_change()
+
+        def failed(error: BaseException) -> None:
+            show_error(self, error)  # e.g. the conflict was resolved meanwhile: say so, show what is
+            if isValid(self):
+                self.reload()
+
+        self.mw.op(work).success(done).failure(failed).changes(changes).run()
