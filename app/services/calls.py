@@ -205,6 +205,7 @@ def _chunks(value: str) -> list[str]:
     return [value[start : start + step] for start in range(0, len(value), step)]
 
 
+@functools.lru_cache(maxsize=8192)  # the same few sites, systems, categories and engineers, over and over
 def facet_token(kind: str, value: str) -> str:
     """A filter value as one FTS token ("zfs" + the site id's hex …), so a search with filters is a
     single lookup in the full-text index instead of a check of every hit against the calls table."""

@@ -187,42 +187,62 @@ def _key_floor(stored_started_at: str) -> int:
 
 
 class _KeyAllocator:
-    """Free local keys for a batch of calls: a slot derived from the id, probed against the table and
-    the keys this batch already took, so a first sync of a million calls needs one query per batch."""
+    """Free local keys for a batch of calls: a slot derived from the id, checked in one query for the
+    whole batch (a first sync of a million calls needs one per batch); only a slot found taken is
+    probed further, one key at a time."""
 
     def __init__(self, conn: Connection, wanted: list[tuple[str, int]]) -> None:
         self._conn = conn
         self._taken: set[int] = set()
-        candidates = [self._first(row_id, floor) for row_id, floor in wanted]
+        self._checked = {self._first(row_id, floor) for row_id, floor in wanted}
+        candidates = sorted(self._checked)
         for start in range(0, len(candidates), 500):
             chunk = candidates[start : start + 500]
-            marks = ", ".join(f":k{i}" for i in range(len(chunk)))
-            params = {f"k{i}": value for i, value in enumerate(chunk)}
+            marks = ", ".join("?" * len(chunk))
             self._taken.update(
-                int(r[0]) for r in conn.execute(text(f"SELECT key FROM calls WHERE key IN ({marks})"), params)
+                int(r[0])
+                for r in conn.exec_driver_sql(f"SELECT key FROM calls WHERE key IN ({marks})", tuple(chunk))
             )
 
     @staticmethod
     def _first(row_id: str, floor: int) -> int:
         return floor + int(row_id[-3:], 16) % CALL_KEY_SLOTS
 
+    def _free(self, key: int) -> bool:
+        if key in self._taken:
+            return False
+        if key in self._checked:
+            return True
+        return self._conn.exec_driver_sql("SELECT 1 FROM calls WHERE key = ?", (key,)).first() is None
+
     def allocate(self, row_id: str, floor: int) -> int:
         key = self._first(row_id, floor)
-        while (
-            key in self._taken
-            or self._conn.execute(text("SELECT 1 FROM calls WHERE key = :k"), {"k": key}).first()
-        ):
-            self._taken.add(key)
+        while not self._free(key):
             key += 1  # the next slot (past the millisecond's last slot is the next millisecond's)
         self._taken.add(key)
         return key
+
+
+_SYNCED_CALL_COLUMNS = [c for c in _CALL_COLUMNS if c not in ("key", *_STAMPS)]
+_INSERT_CALL = (
+    f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)}) VALUES ({', '.join('?' * len(_CALL_COLUMNS))})"
+)
+_UPDATE_CALL = f"UPDATE calls SET {', '.join(f'{c} = ?' for c in _CALL_COLUMNS if c != 'id')} WHERE id = ?"
+_STAMP_CALL = "UPDATE calls SET origin = ?, hlc = ?, server_version = ? WHERE id = ?"
+
+
+def _same_content(old: dict[str, Any], values: dict[str, Any], columns: Sequence[str]) -> bool:
+    """The pulled row says what this copy already holds (most often this desktop's own change coming
+    back): only its stamps need writing, not the row and its search index."""
+    return all(old[c] == values[c] for c in columns)
 
 
 def _apply_calls(
     conn: Connection, table: Table, rows: Sequence[PulledRow], pending: dict[str, set[str]]
 ) -> None:
     existing = _call_rows(conn, [row.row_id for row in rows])
-    merged: list[tuple[PulledRow, dict[str, Any], dict[str, Any] | None]] = []
+    merged: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    stamps_only: list[tuple[Any, ...]] = []
     for row in rows:
         values = _convert(table, row.data) | _stamps(row)
         values["id"] = row.row_id
@@ -230,43 +250,45 @@ def _apply_calls(
         if old is not None:
             keep = pending.get(row.row_id, set())
             values = old | {k: v for k, v in values.items() if k not in keep}
+            if _same_content(old, values, _SYNCED_CALL_COLUMNS):
+                stamps_only.append((values["origin"], values["hlc"], values["server_version"], row.row_id))
+                continue
         else:
             values = _with_defaults(table, values)
-        merged.append((row, values, old))
-    new_keys = [
-        (values["id"], _key_floor(values["started_at"])) for _row, values, old in merged if old is None
-    ]
-    moved = [
+        merged.append((values, old))
+    if stamps_only:
+        conn.exec_driver_sql(_STAMP_CALL, stamps_only)
+    wanted = [
         (values["id"], _key_floor(values["started_at"]))
-        for _row, values, old in merged
-        if old is not None and _key_floor(old["started_at"]) != _key_floor(values["started_at"])
+        for values, old in merged
+        if old is None or _key_floor(old["started_at"]) != _key_floor(values["started_at"])
     ]
-    allocator = _KeyAllocator(conn, new_keys + moved)
-    fts_delete: list[dict[str, Any]] = []
-    fts_insert: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
-    for _row, values, old in merged:
+    allocator = _KeyAllocator(conn, wanted)
+    fts_delete: list[tuple[int, str]] = []
+    fts_insert: list[tuple[int, str]] = []
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    for values, old in merged:
         if old is None:
             values["key"] = allocator.allocate(values["id"], _key_floor(values["started_at"]))
-            inserts.append(values)
+            inserts.append(tuple(values[c] for c in _CALL_COLUMNS))
         else:
             if not old["deleted"]:
-                fts_delete.append({"key": old["key"], "body": _index_body(old)})
+                fts_delete.append((old["key"], _index_body(old)))
             if _key_floor(old["started_at"]) != _key_floor(values["started_at"]):
                 values["key"] = allocator.allocate(values["id"], _key_floor(values["started_at"]))
             else:
                 values["key"] = old["key"]
-            sets = ", ".join(f'"{c}" = :{c}' for c in _CALL_COLUMNS if c != "id")
-            conn.execute(text(f"UPDATE calls SET {sets} WHERE id = :id"), values)
+            updates.append((*(values[c] for c in _CALL_COLUMNS if c != "id"), values["id"]))
         if not values["deleted"]:
-            fts_insert.append({"key": values["key"], "body": _index_body(values)})
-    if inserts:
-        cols = ", ".join(f'"{c}"' for c in _CALL_COLUMNS)
-        marks = ", ".join(f":{c}" for c in _CALL_COLUMNS)
-        conn.execute(text(f"INSERT INTO calls ({cols}) VALUES ({marks})"), inserts)
-    if fts_delete:
-        conn.execute(
-            text("INSERT INTO calls_fts(calls_fts, rowid, body) VALUES ('delete', :key, :body)"), fts_delete
+            fts_insert.append((values["key"], _index_body(values)))
+    if fts_delete:  # before the keys move: the index rows are found by their old key and body
+        conn.exec_driver_sql(
+            "INSERT INTO calls_fts(calls_fts, rowid, body) VALUES ('delete', ?, ?)", fts_delete
         )
+    if updates:
+        conn.exec_driver_sql(_UPDATE_CALL, updates)
+    if inserts:
+        conn.exec_driver_sql(_INSERT_CALL, inserts)
     if fts_insert:
-        conn.execute(text("INSERT INTO calls_fts(rowid, body) VALUES (:key, :body)"), fts_insert)
+        conn.exec_driver_sql("INSERT INTO calls_fts(rowid, body) VALUES (?, ?)", fts_insert)

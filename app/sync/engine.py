@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +135,7 @@ class SyncEngine:
         self._conn: psycopg.Connection[Any] | None = None
         self._info: ServerInfo | None = None
         self._run_lock = threading.Lock()  # one sync at a time
+        self._success_written = -1e9  # monotonic time the last success was written to the database
         self._conn_lock = threading.Lock()
 
     # --- connection -------------------------------------------------------------------------------
@@ -340,11 +342,12 @@ class SyncEngine:
     def _push(self, report: SyncReport, say: ProgressFn, stop: Callable[[], bool]) -> bool:
         """Send the outbox in batches; False when cancelled."""
         self._pushed_tables = set()
-        with self.db.session() as session:
-            total = int(local.sync_status(session).pending)
+        total: int | None = None
         while not stop():
             with self.db.session() as session:
                 ops = local.read_outbox(session, PUSH_BATCH)
+                if ops and total is None:
+                    total = local.outbox_count(session)
             if not ops:
                 self._forget_resolved_parked()
                 return True
@@ -361,7 +364,7 @@ class SyncEngine:
             self._pushed_tables.update(op.table_name for op in ops)
             report.pushed += len(done)
             report.rejected += len(rejected)
-            say(report.pushed + report.rejected, max(total, report.pushed), _("Sending local changes…"))
+            say(report.pushed + report.rejected, max(total or 0, report.pushed), _("Sending local changes…"))
         report.cancelled = True
         return False
 
@@ -530,6 +533,10 @@ class SyncEngine:
     # bookkeeping
 
     def _record_success(self, report: SyncReport) -> None:
+        now = time.monotonic()
+        if not (report.moved or report.cancelled or report.full) and now - self._success_written < 30:
+            return  # an idle poll: the time of the last success was written less than half a minute ago
+        self._success_written = now
         with remote_transaction(self.db) as conn:
             if not report.cancelled:  # a cancelled first sync is not a sync that succeeded
                 local.write_meta(conn, local.LAST_SUCCESS, dt.datetime.now(dt.UTC).isoformat())
@@ -555,6 +562,7 @@ class SyncEngine:
         )  # fmt: skip
 
     def _record_failure(self, error: SyncError) -> None:
+        self._success_written = -1e9  # the next success is written at once, clearing the error
         log.info("sync failed: %s (%s)", error.problem.value, error.detail)
         try:
             with remote_transaction(self.db) as conn:

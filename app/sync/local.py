@@ -102,7 +102,7 @@ class LocalSyncStatus:
 
 
 def sync_status(session: Session) -> LocalSyncStatus:
-    pending = session.scalar(select(func.count()).select_from(OutboxOp)) or 0
+    pending = outbox_count(session)
     parked = session.scalar(select(func.count()).select_from(ParkedRow)) or 0
     conflicts = (
         session.scalar(select(func.count()).select_from(SyncConflict).where(~SyncConflict.deleted)) or 0
@@ -164,6 +164,10 @@ def read_outbox(session: Session, limit: int) -> list[OutboxOp]:
     return list(session.scalars(select(OutboxOp).order_by(OutboxOp.op_id).limit(limit)))
 
 
+def outbox_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(OutboxOp)) or 0)
+
+
 def op_payload(op: OutboxOp) -> dict[str, Any]:
     """One outbox op as the server's ``push`` takes it."""
     payload: dict[str, Any] = {
@@ -217,8 +221,10 @@ def acknowledge(db: Database, done: Sequence[str], rejected: dict[str, str]) -> 
 
 def pending_fields(conn: Connection, table: str, row_ids: Iterable[str]) -> dict[str, set[str]]:
     """The fields of these rows that local changes still waiting in the outbox have set."""
-    ids = list(row_ids)
     found: dict[str, set[str]] = {}
+    if conn.exec_driver_sql("SELECT 1 FROM outbox WHERE table_name = ? LIMIT 1", (table,)).first() is None:
+        return found  # the common case: nothing of this table waits
+    ids = list(row_ids)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join(f":r{i}" for i in range(len(chunk)))

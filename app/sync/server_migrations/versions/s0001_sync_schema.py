@@ -36,9 +36,27 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "calls": (
         "document",
         (
-            "id", "site_id", "started_at", "duration_s", "engineer", "caller_name", "caller_phone",
-            "caller_key", "contact_id", "org_id", "unit_name", "system_id", "module_id", "category_id",
-            "question", "answer", "outcome", "transferred_to", "revision", "updated_at", "deleted",
+            "id",
+            "site_id",
+            "started_at",
+            "duration_s",
+            "engineer",
+            "caller_name",
+            "caller_phone",
+            "caller_key",
+            "contact_id",
+            "org_id",
+            "unit_name",
+            "system_id",
+            "module_id",
+            "category_id",
+            "question",
+            "answer",
+            "outcome",
+            "transferred_to",
+            "revision",
+            "updated_at",
+            "deleted",
         ),
     ),
     "call_revisions": (
@@ -49,8 +67,18 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "sync_conflicts": (
         "document",
         (
-            "id", "table_name", "row_id", "field", "kept_value", "lost_value", "kept_origin", "lost_origin",
-            "kept_hlc", "lost_hlc", "detected_at", "deleted",
+            "id",
+            "table_name",
+            "row_id",
+            "field",
+            "kept_value",
+            "lost_value",
+            "kept_origin",
+            "lost_origin",
+            "kept_hlc",
+            "lost_hlc",
+            "detected_at",
+            "deleted",
         ),
     ),
 }
@@ -363,7 +391,10 @@ $$;
 -- where anyone (the supervisor) can see it; it never blocks the ops behind it. A rejected op sent
 -- again under the same id (a retry) is applied anew.
 CREATE FUNCTION hotline.push(p_protocol integer, p_client text, p_ops jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = hotline, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = hotline, pg_temp
+-- Point look-ups only: a plan cached while applied_ops or rows were small (a new server's first
+-- pushes) must not scan tables that have since grown to millions of rows.
+SET enable_seqscan = off AS $$
 DECLARE
     op jsonb;
     v_items jsonb[] := '{}';
@@ -384,11 +415,16 @@ LANGUAGE plpgsql VOLATILE SET search_path = hotline, pg_temp AS $$
 DECLARE
     v_op_id text := coalesce(p_op ->> 'op_id', '');
     v_prev text;
+    v_new boolean;
     v_status text;
     v_reason text;
 BEGIN
-    SELECT status INTO v_prev FROM hotline.applied_ops WHERE client_id = p_client AND client_op_id = v_op_id;
-    IF FOUND AND v_prev <> 'rejected' THEN
+    -- claim the op id through the unique index (never a scan): a new id inserts, a known one answers
+    -- with the status it had
+    INSERT INTO hotline.applied_ops AS a (client_id, client_op_id, status) VALUES (p_client, v_op_id, 'new')
+    ON CONFLICT (client_id, client_op_id) DO UPDATE SET status = a.status
+    RETURNING a.status, (a.xmax = 0) INTO v_prev, v_new;
+    IF NOT v_new AND v_prev <> 'rejected' THEN
         RETURN jsonb_build_object('op_id', v_op_id, 'status', 'duplicate');
     END IF;
     BEGIN
@@ -397,7 +433,8 @@ BEGIN
         v_status := 'rejected';
         v_reason := SQLERRM;
     END;
-    INSERT INTO hotline.applied_ops (client_id, client_op_id, status) VALUES (p_client, v_op_id, v_status)
+    INSERT INTO hotline.applied_ops AS a (client_id, client_op_id, status)
+    VALUES (p_client, v_op_id, v_status)
     ON CONFLICT (client_id, client_op_id) DO UPDATE SET status = excluded.status, applied_at = now();
     IF v_status = 'rejected' THEN
         INSERT INTO hotline.rejected_ops (client_id, client_op_id, table_name, row_id, payload, reason)
@@ -407,8 +444,10 @@ BEGIN
                 resolved_at = NULL, resolution = NULL;
         RETURN jsonb_build_object('op_id', v_op_id, 'status', v_status, 'reason', v_reason);
     END IF;
-    UPDATE hotline.rejected_ops SET resolved_at = now(), resolution = p_resolution
-     WHERE client_id = p_client AND client_op_id = v_op_id AND resolved_at IS NULL;
+    IF NOT v_new THEN  -- a refused op accepted at last
+        UPDATE hotline.rejected_ops SET resolved_at = now(), resolution = p_resolution
+         WHERE client_id = p_client AND client_op_id = v_op_id AND resolved_at IS NULL;
+    END IF;
     RETURN jsonb_build_object('op_id', v_op_id, 'status', v_status);
 END $$;
 
@@ -433,7 +472,8 @@ END $$;
 -- The desktop that made it learns at its next sync (op_status) and drops its parked copy.
 CREATE FUNCTION hotline.resolve_rejected(p_protocol integer, p_id bigint, p_retry boolean, p_by text)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = hotline, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = hotline, pg_temp
+SET enable_seqscan = off AS $$
 DECLARE
     r hotline.rejected_ops;
 BEGIN
