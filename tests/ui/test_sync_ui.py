@@ -691,3 +691,53 @@ def test_sync_now_without_a_server_only_says_so(qtbot: Any, main_window: Any, di
     assert not main_window.sync.syncing  # nothing was started
     assert main_window.sync_status.state_label.text() == "共享服务器：未设置"
     assert dialog_recorder.warnings == []
+
+
+def test_the_supervisor_applies_a_refused_change_again_on_the_server(
+    qtbot: Any, main_window: Any, ui_ctx: AppContext, world: SyncWorld, dialog_recorder: Any
+) -> None:
+    import datetime as dt
+    import json
+
+    from app.storage.models import OutboxOp
+
+    # another desktop's change that the server refuses (a field it does not know yet)
+    other = world.desktop("李工")
+    contact = other.add_contact("冯会计")
+    with other.uow() as uow:
+        uow.session.add(
+            OutboxOp(client_op_id="01930000-0000-7000-8000-0000000000aa", table_name="contacts",
+                     row_id=contact.id, op="update", fields=json.dumps({"wechat": "feng_kj"}),
+                     base_version=None, hlc=other.db.clock.now(), created_at=dt.datetime.now(dt.UTC)),
+        )  # fmt: skip
+        uow.commit()
+    assert other.sync().rejected == 1
+
+    configure(qtbot, main_window, world.app_config, APP_PASSWORD)
+    main_window.open_sync_window()
+    window = main_window.sync_window
+    qtbot.addWidget(window)
+    window.tabs.setCurrentIndex(window.server_tab_index)
+    table = window.server_table
+    qtbot.waitUntil(lambda: table.rowCount() == 1)
+    assert table.item(0, 1).text() == "李工"
+    assert "wechat" in table.item(0, 4).text()
+
+    table.selectRow(0)  # applied again before the server knows the field: refused again, said so
+    click_button(qtbot, window, "在服务器上重新应用(&A)")
+    qtbot.waitUntil(lambda: "再次被拒绝" in window.server_message.text())
+    assert table.rowCount() == 1
+
+    with world.admin() as conn:  # the server is upgraded to know the field
+        conn.execute(
+            "UPDATE hotline.synced_tables SET columns = columns || 'wechat'::text WHERE name = 'contacts'"
+        )
+    table.selectRow(0)
+    click_button(qtbot, window, "在服务器上重新应用(&A)")
+    qtbot.waitUntil(
+        lambda: table.rowCount() == 0 and window.server_message.text() == "没有待处理的被拒绝修改。"
+    )
+    assert world.server_rows("contacts")[contact.id]["wechat"] == "feng_kj"
+    other.sync()
+    assert other.scalar("SELECT count(*) FROM sync_parked") == 0  # the desktop it came from lets go
+    wait_for_tasks(qtbot, main_window)

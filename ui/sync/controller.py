@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -204,6 +205,19 @@ class SyncController(QObject):
         with self._engine_lock:
             self._engine, self._engine_config = engine, config
         return engine
+
+    def engine_op(self, work: Callable[[SyncEngine], Any]) -> Op[Any]:
+        """An operation on the network lane with this desktop's engine (the server's refused changes,
+        say). Raises ``SyncError(NOT_CONFIGURED)`` there when no server is set."""
+        config = self.config()
+        client = self.mw.ctx.engineer
+
+        def run(_ctx: OpContext) -> Any:
+            if config is None:
+                raise SyncError(Problem.NOT_CONFIGURED)
+            return work(self._engine_for(config, client))
+
+        return Op(self.mw, self.mw.taskman, run).on_network_lane()
 
     def _drop_engine(self) -> None:
         """Close the engine (safe while a sync runs on it: that sync then stops)."""

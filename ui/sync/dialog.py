@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from app.errors import UserFacingError
 from app.i18n import N_, _
 from ui import dialogs
 from ui.changes import OpChanges
@@ -35,6 +36,7 @@ from ui.sync.controller import SyncStatus
 from ui.sync.status import local_time, state_text
 
 if TYPE_CHECKING:
+    from app.sync.engine import ServerRejection
     from app.sync.local import ConflictView, LogEntry, ParkedOp
 
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -179,7 +181,49 @@ class SyncDialog(QDialog):
         parked_layout.addLayout(parked_buttons)
         self.tabs.addTab(parked_page, _("Parked changes"))
 
-        for table in (self.conflicts_table, self.parked_table):
+        server_page = QWidget(self)
+        self.server_table = _table(
+            server_page,
+            "syncServerRejected",
+            [_("Refused at"), _("Computer"), _("Record"), _("Change"), _("Reason")],
+            (2, 4),
+        )
+        server_note = QLabel(
+            _(
+                "Changes the shared server refused, from every computer, that nobody has dealt with yet. "
+                "Once the cause is put right (for example after the server was upgraded), apply one again "
+                "on the server; or dismiss it. The computer it came from drops its parked copy at its next "
+                "sync."
+            ),
+            server_page,
+        )
+        server_note.setWordWrap(True)
+        self.server_refresh_button = QPushButton(_("Re&fresh"), server_page)
+        self.server_refresh_button.clicked.connect(lambda: self.load_server_rejections())
+        self.server_retry_button = QPushButton(_("Apply &again on the server"), server_page)
+        self.server_retry_button.setObjectName("retryOnServer")
+        self.server_retry_button.clicked.connect(lambda: self._resolve_on_server(retry=True))
+        self.server_dismiss_button = QPushButton(_("Dis&miss"), server_page)
+        self.server_dismiss_button.setObjectName("dismissOnServer")
+        self.server_dismiss_button.clicked.connect(lambda: self._resolve_on_server(retry=False))
+        self.server_message = QLabel(server_page)
+        self.server_message.setObjectName("serverRejectedMessage")
+        self.server_message.setWordWrap(True)
+        server_buttons = QHBoxLayout()
+        server_buttons.addWidget(self.server_message, 1)
+        server_buttons.addWidget(self.server_refresh_button)
+        server_buttons.addWidget(self.server_retry_button)
+        server_buttons.addWidget(self.server_dismiss_button)
+        server_layout = QVBoxLayout(server_page)
+        server_layout.addWidget(server_note)
+        server_layout.addWidget(self.server_table, 1)
+        server_layout.addLayout(server_buttons)
+        self.server_tab_index = self.tabs.addTab(server_page, _("Refused on the server"))
+        self.tabs.currentChanged.connect(
+            lambda index: self.load_server_rejections() if index == self.server_tab_index else None
+        )
+
+        for table in (self.conflicts_table, self.parked_table, self.server_table):
             table.itemSelectionChanged.connect(self._update_buttons)
         self._update_buttons()
 
@@ -276,6 +320,9 @@ class SyncDialog(QDialog):
         self.use_lost_button.setEnabled(conflicts)
         self.retry_button.setEnabled(parked)
         self.discard_button.setEnabled(parked)
+        on_server = bool(self.server_table.selectionModel().selectedRows())
+        self.server_retry_button.setEnabled(on_server)
+        self.server_dismiss_button.setEnabled(on_server)
 
     def _show_status(self, status: SyncStatus) -> None:
         if not isValid(self):
@@ -337,6 +384,83 @@ class SyncDialog(QDialog):
                 discard_parked(uow, ids)
 
         self._write(work, OpChanges())
+
+    # --- refused on the server (every computer's) ---------------------------------------------------
+
+    def load_server_rejections(self, note: str = "") -> None:
+        """Read the server's list on the network lane; a server out of reach is said in the tab.
+        ``note`` (what the last action came to) is shown once the list is there."""
+        self.server_message.setText(_("Loading…"))
+
+        def shown(rejections: list[ServerRejection]) -> None:
+            if isValid(self):
+                self._fill_server(rejections, note)
+
+        def failed(error: BaseException) -> None:
+            if not isValid(self):
+                return
+            if isinstance(error, UserFacingError):
+                self.server_table.setRowCount(0)
+                self.server_message.setText(error.message)
+                self._update_buttons()
+            else:
+                show_error(self, error)
+
+        self.mw.sync.engine_op(lambda engine: engine.server_rejections()).success(shown).failure(failed).run()
+
+    def _fill_server(self, rejections: list[ServerRejection], note: str = "") -> None:
+        from app.sync.local import table_label
+
+        table = self.server_table
+        table.setRowCount(len(rejections))
+        for row, rejection in enumerate(rejections):
+            fields = ", ".join(sorted(k for k in rejection.fields if k not in ("id", "deleted")))
+            table.setItem(row, 0, _item(local_time(rejection.rejected_at), rejection.id))
+            table.setItem(row, 1, _item(rejection.client_name or rejection.client_id[:12]))
+            table.setItem(row, 2, _item(table_label(rejection.table_name)))
+            table.setItem(row, 3, _item(fields[:200]))
+            table.setItem(row, 4, _item(rejection.reason))
+        self.server_message.setText(note or (_("Nothing refused is waiting.") if not rejections else ""))
+        self.tabs.setTabText(
+            self.server_tab_index, _("Refused on the server ({count})").format(count=len(rejections))
+        )
+        self._update_buttons()
+
+    def _resolve_on_server(self, retry: bool) -> None:
+        ids = [int(i) for i in _selected_ids(self.server_table)]
+        if not ids:
+            return
+        if not retry and not dialogs.ask(
+            self,
+            _("Dismiss {count} refused changes? They will never reach the shared server.").format(
+                count=len(ids)
+            ),
+        ):
+            return
+        by = self.mw.ctx.engineer
+
+        def work(engine: Any) -> list[str]:
+            return [engine.resolve_server_rejection(i, retry, by) for i in ids]
+
+        def done(statuses: list[str]) -> None:
+            if not isValid(self):
+                return
+            refused = statuses.count("rejected")
+            note = (
+                _("{count} change(s) were refused again; the reason is in the list.").format(count=refused)
+                if refused
+                else ""
+            )
+            self.load_server_rejections(note)
+            self.mw.sync.sync_now()  # bring what was applied to this computer too
+
+        def failed(error: BaseException) -> None:
+            if isValid(self) and isinstance(error, UserFacingError):
+                self.server_message.setText(error.message)
+            else:
+                show_error(self, error)
+
+        self.mw.sync.engine_op(work).success(done).failure(failed).run()
 
     def _write(self, work: Any, changes: OpChanges) -> None:
         def done(_none: None) -> None:
