@@ -435,3 +435,25 @@ def test_local_only_rows_never_sent_do_not_make_the_check_fail(world: SyncWorld)
     report = a.sync()
     assert report.pushed == 1 and report.resynced == []
     assert len(world.server_rows("calls")) == 1
+
+
+def test_a_desktop_whose_edit_lost_gets_the_winning_value_even_if_it_fetched_the_row_before(
+    world: SyncWorld,
+) -> None:
+    a, b = world.desktop("a"), world.desktop("b")
+    contact = a.add_contact("陈会计")
+    a.sync()
+    b.sync()
+    a.edit_contact(contact.id, notes="较早的修改")  # earlier HLC: will lose
+    b.edit_contact(contact.id, notes="较晚的修改")
+    b.sync()
+    a.engine.poll()  # a fetches the row while its own edit still waits: its value is kept for now
+    mine = a.contact(contact.id)
+    assert mine is not None and mine.notes == "较早的修改"
+    a.sync()  # a's edit loses on the server
+    for desk in (a, b):
+        b.sync()
+        final = desk.contact(contact.id)
+        assert final is not None and final.notes == "较晚的修改"
+    with a.db.session() as session:
+        assert [c.lost_value for c in local.open_conflicts(session)] == ["较早的修改"]

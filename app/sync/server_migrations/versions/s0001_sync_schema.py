@@ -232,6 +232,7 @@ DECLARE
     v_data jsonb;
     v_meta jsonb;
     v_changed boolean := false;
+    v_lost boolean := false;  -- a value of this op lost to the server's: the sender must fetch the row
     v_concurrent boolean;
     k text;
     v jsonb;
@@ -303,6 +304,7 @@ BEGIN
             IF v = 'true'::jsonb THEN
                 NULL;  -- a tombstone always wins
             ELSIF v_concurrent THEN
+                v_lost := true;
                 CONTINUE;  -- a restore that had not seen the delete does not undo it
             END IF;
         ELSIF v_concurrent THEN
@@ -316,6 +318,7 @@ BEGIN
                     PERFORM hotline.record_conflict(v_table, v_row, k, cur, v, fm ->> 2, p_client,
                                                     fm ->> 1, v_hlc);
                 END IF;
+                v_lost := true;
                 CONTINUE;
             END IF;
         END IF;
@@ -323,9 +326,12 @@ BEGIN
         v_meta := v_meta || jsonb_build_object(k, jsonb_build_array(v_version, v_hlc, p_client));
         v_changed := true;
     END LOOP;
-    IF NOT v_changed THEN
+    IF NOT v_changed AND NOT v_lost THEN
         RETURN 'unchanged';
     END IF;
+    -- A row whose values all lost is still given a new version: the desktop that sent them may have
+    -- fetched this row already (with its own values kept while they waited to be sent), so it must
+    -- get it once more to hold what the server holds.
     UPDATE hotline.rows
        SET data = v_data, field_meta = v_meta, hlc = greatest(r.hlc, v_hlc), origin = p_client,
            deleted = coalesce((v_data ->> 'deleted')::boolean, false), version = v_version,
