@@ -48,6 +48,8 @@ PUSH_STATUSES = frozenset({"applied", "unchanged", "duplicate", "rejected"})
 SESSION_OPTIONS = "-c statement_timeout=120000 -c idle_in_transaction_session_timeout=60000"
 
 ProgressFn = Callable[[int, int, str], None]
+# close() waits at most this long for a running sync to stop (cancelling its statement meanwhile).
+CLOSE_WAIT_S = 3.0
 # Counts are compared after every sync that moved data; content hashes (which read every row's id and
 # version on both sides) after a full sync and then at most this often.
 HASH_EVERY = dt.timedelta(hours=1)
@@ -135,6 +137,7 @@ class SyncEngine:
         self._conn: psycopg.Connection[Any] | None = None
         self._info: ServerInfo | None = None
         self._run_lock = threading.Lock()  # one sync at a time
+        self._closing = False  # close() was called from another thread: stop at the next step
         self._success_written = -1e9  # monotonic time the last success was written to the database
         self._conn_lock = threading.Lock()
 
@@ -156,17 +159,31 @@ class SyncEngine:
             return conn
 
     def close(self) -> None:
-        """Close the connection; safe from another thread (a running sync then fails as offline)."""
+        """Close the connection; safe from another thread. A sync running on it stops: its statement
+        is cancelled on the server (again until the sync has ended, for a statement that was about to
+        start) and its next step fails as offline. The socket is closed only once no thread waits on
+        it — closing it under a waiting thread can leave that thread waiting on a reused descriptor."""
+        self._closing = True
+        try:
+            deadline = time.monotonic() + CLOSE_WAIT_S
+            while time.monotonic() < deadline:
+                if self._run_lock.acquire(timeout=0.05):
+                    self._run_lock.release()
+                    break
+                conn = self._conn
+                if conn is not None:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.cancel_safe(timeout=1)
+            self._drop_connection()
+        finally:
+            self._closing = False
+
+    def _drop_connection(self) -> None:
         with self._conn_lock:
             conn, self._conn, self._info = self._conn, None, None
         if conn is not None:
-            with contextlib.suppress(psycopg.Error):  # a statement still waiting on the server stops now
-                conn.cancel_safe(timeout=2)
             with contextlib.suppress(psycopg.Error):  # closing a broken connection
                 conn.close()
-
-    def _drop_connection(self) -> None:
-        self.close()
 
     def _hello(self, conn: psycopg.Connection[Any]) -> ServerInfo:
         if self._info is not None:
@@ -199,6 +216,8 @@ class SyncEngine:
     def _guarded(self, work: Callable[[psycopg.Connection[Any]], Any]) -> Any:
         """Run ``work`` on the connection; a psycopg error becomes a SyncError (and a lost connection
         is dropped, so the next sync reconnects)."""
+        if self._closing:
+            raise SyncError(Problem.UNREACHABLE, "the connection is being closed")
         conn = self._connect()
         try:
             return work(conn)
