@@ -33,6 +33,7 @@ from app.sync import local
 from app.sync.config import ServerConfig
 from app.sync.credentials import SERVICE
 from app.sync.protocol import Problem
+from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.pgserver import PgDatabase, free_port
 from tests.helpers.qt_input import click_button, pick, replace_text, type_text
 from tests.helpers.qt_windows import activate, shown_windows, wait_for_tasks
@@ -58,26 +59,6 @@ AUTH_MESSAGE = "共享服务器拒绝了用户名或密码，请在设置中检�
 SYNC_TIMEOUT = 30_000
 
 # --- the keyring ----------------------------------------------------------------------------------
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A working system keyring, in memory."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
 
 
 @pytest.fixture(autouse=True)

@@ -19,28 +19,9 @@ from keyring.backends import fail, null
 from app.settings import Settings
 from app.sync.config import ServerConfig
 from app.sync.credentials import SERVICE, PasswordStore
+from tests.helpers.keyrings import MemoryKeyring
 
 SECRET = "s3cret-密码"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A working keyring that keeps its secrets in a dict."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
 
 
 class BrokenKeyring(MemoryKeyring):
