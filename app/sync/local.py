@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -405,6 +406,36 @@ def field_label(field: str) -> str:
     return _(_FIELD_LABELS[field]) if field in _FIELD_LABELS else field
 
 
+# The server's reasons for refusing a change (app/sync/server_migrations), as the user reads them.
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^unknown field '(?P<field>[^']*)' of (?P<table>\w+)$"),
+     N_("The server does not know the field “{field}” of {table}: it may need an upgrade.")),
+    (re.compile(r"^unknown table '(?P<table>[^']*)'$"),
+     N_("The server does not know the record type “{table}”: it may need an upgrade.")),
+    (re.compile(r"^(?P<table>\w+) records are never changed$"),
+     N_("{table} records are never changed once saved.")),
+    (re.compile(r"^the row is not on the server$"),
+     N_("The record is not on the server (its creation was refused or lost).")),
+    (re.compile(r"^malformed (clock stamp|row id) .*$|^fields must be an object$|^unknown operation .*$"
+                r"|^the id field differs from the row id$"),
+     N_("The change was malformed.")),
+)  # fmt: skip
+
+
+def reason_text(reason: str) -> str:
+    """A refusal reason from the server in the user's language (the server's own words as a detail)."""
+    for pattern, message in _REASONS:
+        match = pattern.match(reason.strip())
+        if match:
+            values = match.groupdict()
+            if "table" in values:
+                values["table"] = table_label(values["table"])
+            if "field" in values:
+                values["field"] = field_label(values["field"])
+            return _(message).format(**values)
+    return _("The server refused the change: {reason}").format(reason=reason)
+
+
 def table_label(table: str) -> str:
     return _(_TABLE_LABELS[table]) if table in _TABLE_LABELS else table
 
@@ -421,7 +452,7 @@ def parked_ops(session: Session) -> list[ParkedOp]:
                 table_name=row.table_name,
                 row_id=row.row_id,
                 op=row.op,
-                reason=row.reason,
+                reason=reason_text(row.reason),
                 parked_at=row.parked_at,
                 description=f"{table_label(row.table_name)} · {op_label} · {shown}",
             )

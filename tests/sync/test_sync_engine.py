@@ -183,7 +183,7 @@ def test_a_refused_change_is_parked_and_does_not_block_the_rest(world: SyncWorld
         status = local.sync_status(session)
         log_text = "\n".join(entry.message for entry in local.sync_log(session))
     assert status.pending == 0 and status.parked == 1
-    assert "shoe_size" in parked[0].reason
+    assert parked[0].reason == "服务器不认识联系人的字段“shoe_size”，服务器可能需要升级。"
     assert "拒绝" in log_text  # the log says it in Chinese
     # the supervisor's view on the server has it too
     with world.admin() as conn:

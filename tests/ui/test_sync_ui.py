@@ -573,7 +573,7 @@ def test_parked_changes_can_be_retried_or_discarded(
     table = window.parked_table
     qtbot.waitUntil(lambda: table.rowCount() == 2)
     assert window.tabs.tabText(2) == "被搁置的更改（2）"
-    assert table.item(0, 3).text() == "unique_violation"
+    assert table.item(0, 3).text() == "服务器拒绝了这条修改：unique_violation"
 
     table.selectRow(0)
     click_button(qtbot, window, "重试(&R)")
@@ -702,7 +702,7 @@ def test_the_supervisor_applies_a_refused_change_again_on_the_server(
     table = window.server_table
     qtbot.waitUntil(lambda: table.rowCount() == 1)
     assert table.item(0, 1).text() == "李工"
-    assert "wechat" in table.item(0, 4).text()
+    assert table.item(0, 4).text() == "服务器不认识联系人的字段“wechat”，服务器可能需要升级。"
 
     table.selectRow(0)  # applied again before the server knows the field: refused again, said so
     click_button(qtbot, window, "在服务器上重新应用(&A)")

@@ -409,7 +409,7 @@ class SyncDialog(QDialog):
         self.mw.sync.engine_op(lambda engine: engine.server_rejections()).success(shown).failure(failed).run()
 
     def _fill_server(self, rejections: list[ServerRejection], note: str = "") -> None:
-        from app.sync.local import table_label
+        from app.sync.local import reason_text, table_label
 
         table = self.server_table
         table.setRowCount(len(rejections))
@@ -419,7 +419,7 @@ class SyncDialog(QDialog):
             table.setItem(row, 1, _item(rejection.client_name or rejection.client_id[:12]))
             table.setItem(row, 2, _item(table_label(rejection.table_name)))
             table.setItem(row, 3, _item(fields[:200]))
-            table.setItem(row, 4, _item(rejection.reason))
+            table.setItem(row, 4, _item(reason_text(rejection.reason)))
         self.server_message.setText(note or (_("Nothing refused is waiting.") if not rejections else ""))
         self.tabs.setTabText(
             self.server_tab_index, _("Refused on the server ({count})").format(count=len(rejections))
