@@ -124,6 +124,7 @@ def _apply_plain(
         values["id"] = row.row_id
         keep = pending.get(row.row_id, set())
         if row.row_id in existing:
+            keep = _differing(conn, name, row.row_id, keep, values)
             changes = {k: v for k, v in values.items() if k != "id" and k not in keep}
             if not changes:
                 continue
@@ -134,6 +135,27 @@ def _apply_plain(
             cols = ", ".join(f'"{k}"' for k in values)
             marks = ", ".join(f":{k}" for k in values)
             conn.execute(text(f'INSERT INTO "{name}" ({cols}) VALUES ({marks})'), values)
+
+
+def _differing(
+    conn: Connection, name: str, row_id: str, pending: set[str], values: dict[str, Any]
+) -> set[str]:
+    """The waiting fields whose local value differs from the server's: those are kept — and then the
+    row's ``server_version`` is left where it was too. Advanced, it would make this desktop's next
+    edit of such a field look, to the server, as if it had seen the other desktop's value, which it
+    never showed: that value would be overwritten without a conflict. The row comes back after the
+    push (the server gives it a new version whether the waiting values win or lose)."""
+    fields = sorted(k for k in pending if k in values)
+    if not fields:
+        return set()
+    columns = ", ".join(f'"{k}"' for k in fields)
+    local_row = conn.execute(text(f'SELECT {columns} FROM "{name}" WHERE id = :id'), {"id": row_id}).first()
+    if local_row is None:
+        return set()
+    keep = {k for k, local_value in zip(fields, local_row, strict=True) if local_value != values[k]}
+    if keep:
+        values.pop("server_version", None)
+    return keep
 
 
 def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +270,9 @@ def _apply_calls(
         values["id"] = row.row_id
         old = existing.get(row.row_id)
         if old is not None:
-            keep = pending.get(row.row_id, set())
+            keep = {k for k in pending.get(row.row_id, set()) if k in values and old[k] != values[k]}
+            if keep:  # see _differing
+                values.pop("server_version")
             values = old | {k: v for k, v in values.items() if k not in keep}
             if _same_content(old, values, _SYNCED_CALL_COLUMNS):
                 stamps_only.append((values["origin"], values["hlc"], values["server_version"], row.row_id))

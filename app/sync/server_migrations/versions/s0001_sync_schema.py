@@ -216,6 +216,7 @@ END $$;
 -- with everything). A concurrent write is won by the larger HLC; the losing value is kept in
 -- sync_conflicts (not for re-announces, which only restore what the server lost). A tombstone
 -- (deleted = true) always wins; only a non-concurrent write can restore a row. Facts are insert-only.
+-- A call's revision counter and last-change time are not words anyone wrote: the larger one stands.
 CREATE FUNCTION hotline.apply_op(p_client text, p_op jsonb) RETURNS text
 LANGUAGE plpgsql VOLATILE SET search_path = hotline, pg_temp AS $$
 DECLARE
@@ -300,7 +301,14 @@ BEGIN
         END IF;
         v_concurrent := fm IS NOT NULL AND fm ->> 2 IS DISTINCT FROM p_client
             AND (v_kind = 'insert' OR v_restore OR v_base IS NULL OR (fm ->> 0)::bigint > v_base);
-        IF k = 'deleted' THEN
+        IF v_table = 'calls' AND k IN ('revision', 'updated_at') AND cur IS NOT NULL THEN
+            -- counters of the call's history, not words a person wrote: the larger one stands
+            IF (k = 'revision' AND (v #>> '{}')::bigint < (cur #>> '{}')::bigint)
+               OR (k = 'updated_at' AND v #>> '{}' < cur #>> '{}') THEN
+                v_lost := true;
+                CONTINUE;
+            END IF;
+        ELSIF k = 'deleted' THEN
             IF v = 'true'::jsonb THEN
                 NULL;  -- a tombstone always wins
             ELSIF v_concurrent THEN
