@@ -8,6 +8,7 @@ sync.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -122,103 +123,65 @@ class SyncDialog(QDialog):
         self.log_table = _table(self, "syncLog", [_("Time"), _("Level"), _("Message")], (2,))
         self.tabs.addTab(self.log_table, _("Log"))
 
-        conflicts_page = QWidget(self)
-        self.conflicts_table = _table(
-            conflicts_page,
+        self.keep_button = self._button(
+            _("&Keep current"), "keepCurrent", lambda: self._resolve(use_lost=False)
+        )
+        self.use_lost_button = self._button(
+            _("&Use lost value"), "useLostValue", lambda: self._resolve(use_lost=True)
+        )
+        self.conflicts_table = self._list_tab(
+            _("Conflicts"),
             "syncConflicts",
             [_("Record"), _("Field"), _("Kept value"), _("Lost value"), _("From"), _("When")],
             (2, 3),
-        )
-        conflicts_note = QLabel(
             _(
                 "The same field was changed on two computers. The value shown as kept is in use; the lost "
                 "value is kept here until you decide."
             ),
-            conflicts_page,
+            [self.keep_button, self.use_lost_button],
         )
-        conflicts_note.setWordWrap(True)
-        self.keep_button = QPushButton(_("&Keep current"), conflicts_page)
-        self.keep_button.setObjectName("keepCurrent")
-        self.keep_button.clicked.connect(lambda: self._resolve(use_lost=False))
-        self.use_lost_button = QPushButton(_("&Use lost value"), conflicts_page)
-        self.use_lost_button.setObjectName("useLostValue")
-        self.use_lost_button.clicked.connect(lambda: self._resolve(use_lost=True))
-        conflict_buttons = QHBoxLayout()
-        conflict_buttons.addStretch(1)
-        conflict_buttons.addWidget(self.keep_button)
-        conflict_buttons.addWidget(self.use_lost_button)
-        conflicts_layout = QVBoxLayout(conflicts_page)
-        conflicts_layout.addWidget(conflicts_note)
-        conflicts_layout.addWidget(self.conflicts_table, 1)
-        conflicts_layout.addLayout(conflict_buttons)
-        self.tabs.addTab(conflicts_page, _("Conflicts"))
 
-        parked_page = QWidget(self)
-        self.parked_table = _table(
-            parked_page, "syncParked", [_("Parked at"), _("Record"), _("Change"), _("Reason")], (1, 3)
-        )
-        parked_note = QLabel(
+        self.retry_button = self._button(_("&Retry"), "retryParked", self._retry)
+        self.discard_button = self._button(_("&Discard"), "discardParked", self._discard)
+        self.parked_table = self._list_tab(
+            _("Parked changes"),
+            "syncParked",
+            [_("Parked at"), _("Record"), _("Change"), _("Reason")],
+            (1, 3),
             _(
                 "The server refused these changes. Retry sends them again at the next sync; discard drops "
                 "them from this computer's queue."
             ),
-            parked_page,
+            [self.retry_button, self.discard_button],
         )
-        parked_note.setWordWrap(True)
-        self.retry_button = QPushButton(_("&Retry"), parked_page)
-        self.retry_button.setObjectName("retryParked")
-        self.retry_button.clicked.connect(self._retry)
-        self.discard_button = QPushButton(_("&Discard"), parked_page)
-        self.discard_button.setObjectName("discardParked")
-        self.discard_button.clicked.connect(self._discard)
-        parked_buttons = QHBoxLayout()
-        parked_buttons.addStretch(1)
-        parked_buttons.addWidget(self.retry_button)
-        parked_buttons.addWidget(self.discard_button)
-        parked_layout = QVBoxLayout(parked_page)
-        parked_layout.addWidget(parked_note)
-        parked_layout.addWidget(self.parked_table, 1)
-        parked_layout.addLayout(parked_buttons)
-        self.tabs.addTab(parked_page, _("Parked changes"))
 
-        server_page = QWidget(self)
-        self.server_table = _table(
-            server_page,
+        self.server_message = QLabel(self)
+        self.server_message.setObjectName("serverRejectedMessage")
+        self.server_message.setWordWrap(True)
+        self.server_refresh_button = self._button(
+            _("Re&fresh"), "refreshServerRejected", lambda: self.load_server_rejections()
+        )
+        self.server_retry_button = self._button(
+            _("Apply &again on the server"), "retryOnServer", lambda: self._resolve_on_server(retry=True)
+        )
+        self.server_dismiss_button = self._button(
+            _("Dis&miss"), "dismissOnServer", lambda: self._resolve_on_server(retry=False)
+        )
+        self.server_table = self._list_tab(
+            _("Refused on the server"),
             "syncServerRejected",
             [_("Refused at"), _("Computer"), _("Record"), _("Change"), _("Reason")],
             (2, 4),
-        )
-        server_note = QLabel(
             _(
                 "Changes the shared server refused, from every computer, that nobody has dealt with yet. "
                 "Once the cause is put right (for example after the server was upgraded), apply one again "
                 "on the server; or dismiss it. The computer it came from drops its parked copy at its next "
                 "sync."
             ),
-            server_page,
+            [self.server_refresh_button, self.server_retry_button, self.server_dismiss_button],
+            message=self.server_message,
         )
-        server_note.setWordWrap(True)
-        self.server_refresh_button = QPushButton(_("Re&fresh"), server_page)
-        self.server_refresh_button.clicked.connect(lambda: self.load_server_rejections())
-        self.server_retry_button = QPushButton(_("Apply &again on the server"), server_page)
-        self.server_retry_button.setObjectName("retryOnServer")
-        self.server_retry_button.clicked.connect(lambda: self._resolve_on_server(retry=True))
-        self.server_dismiss_button = QPushButton(_("Dis&miss"), server_page)
-        self.server_dismiss_button.setObjectName("dismissOnServer")
-        self.server_dismiss_button.clicked.connect(lambda: self._resolve_on_server(retry=False))
-        self.server_message = QLabel(server_page)
-        self.server_message.setObjectName("serverRejectedMessage")
-        self.server_message.setWordWrap(True)
-        server_buttons = QHBoxLayout()
-        server_buttons.addWidget(self.server_message, 1)
-        server_buttons.addWidget(self.server_refresh_button)
-        server_buttons.addWidget(self.server_retry_button)
-        server_buttons.addWidget(self.server_dismiss_button)
-        server_layout = QVBoxLayout(server_page)
-        server_layout.addWidget(server_note)
-        server_layout.addWidget(self.server_table, 1)
-        server_layout.addLayout(server_buttons)
-        self.server_tab_index = self.tabs.addTab(server_page, _("Refused on the server"))
+        self.server_tab_index = self.tabs.count() - 1
         self.tabs.currentChanged.connect(
             lambda index: self.load_server_rejections() if index == self.server_tab_index else None
         )
@@ -236,6 +199,41 @@ class SyncDialog(QDialog):
         mw.sync.sync_finished.connect(self._sync_finished)
         self._show_status(mw.sync.status)
         self.reload()
+
+    def _button(self, text: str, name: str, slot: Callable[[], None]) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setObjectName(name)
+        button.clicked.connect(lambda _checked=False: slot())
+        return button
+
+    def _list_tab(
+        self,
+        title: str,
+        name: str,
+        headers: list[str],
+        stretch: tuple[int, ...],
+        note: str,
+        buttons: list[QPushButton],
+        message: QLabel | None = None,
+    ) -> QTableWidget:
+        """A tab with an explaining note, a list and the buttons that act on its selection."""
+        page = QWidget(self)
+        table = _table(page, name, headers, stretch)
+        label = QLabel(note, page)
+        label.setWordWrap(True)
+        row = QHBoxLayout()
+        if message is not None:
+            row.addWidget(message, 1)
+        else:
+            row.addStretch(1)
+        for button in buttons:
+            row.addWidget(button)
+        layout = QVBoxLayout(page)
+        layout.addWidget(label)
+        layout.addWidget(table, 1)
+        layout.addLayout(row)
+        self.tabs.addTab(page, title)
+        return table
 
     # --- loading ----------------------------------------------------------------------------------
 
