@@ -37,6 +37,7 @@ from ui.changes import OpChanges
 from ui.settings.reference_editor import ReferenceEditor
 from ui.sync.settings_page import ServerPage
 from ui.widgets.field_errors import error_label, show_field_error, stacked
+from ui.widgets.forms import add_row
 
 ENGINEER_MAX = 100
 LOOKUP_DELAY_RANGE = (0, 2000)  # ms after the last typed digit before the caller is looked up
@@ -99,14 +100,15 @@ class GeneralPage(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._row(
+        add_row(
             form,
+            self,
             _("&Engineer on duty:"),
             self.engineer_edit,
             stacked(self.engineer_edit, self.engineer_error),
         )
-        self._row(form, _("&Service site:"), self.site_combo)
-        self._row(form, _("&Language:"), self.language_combo, stacked(self.language_combo, language_note))
+        add_row(form, self, _("&Service site:"), self.site_combo)
+        add_row(form, self, _("&Language:"), self.language_combo, stacked(self.language_combo, language_note))
 
         self.lookup_spin = QSpinBox(self)
         self.lookup_spin.setObjectName("lookupDelay")
@@ -132,8 +134,8 @@ class GeneralPage(QWidget):
             spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         advanced = QGroupBox(_("Advanced"), self)
         advanced_form = QFormLayout(advanced)
-        self._row(advanced_form, _("Caller look-up &delay:"), self.lookup_spin)
-        self._row(advanced_form, _("Draft &autosave interval:"), self.autosave_spin)
+        add_row(advanced_form, self, _("Caller look-up &delay:"), self.lookup_spin)
+        add_row(advanced_form, self, _("Draft &autosave interval:"), self.autosave_spin)
         advanced_note = QLabel(
             _("The defaults suit most computers; change them only if typing feels slow."), advanced
         )
@@ -148,16 +150,6 @@ class GeneralPage(QWidget):
         layout.addStretch(1)
         self._settings = settings
         self.load()
-
-    def _row(
-        self, form: QFormLayout, text: str, buddy: QWidget, field: QWidget | QVBoxLayout | None = None
-    ) -> None:
-        label = QLabel(text, self)
-        label.setBuddy(buddy)
-        if isinstance(field, QVBoxLayout):
-            form.addRow(label, field)
-        else:
-            form.addRow(label, field or buddy)
 
     def load(self) -> None:
         settings = self._settings

@@ -28,15 +28,9 @@ from app.sync.config import ServerConfig
 from ui.operations import Op, OpContext, show_error
 from ui.sync.settings_page import NAME_MAX, NOTE_STYLE, failure_text, show_result
 from ui.widgets.field_errors import error_label, show_field_error, stacked
+from ui.widgets.forms import add_row
 
 T = TypeVar("T")
-
-
-def _add_row(form: QFormLayout, parent: QWidget, text: str, buddy: QWidget, field: QVBoxLayout) -> None:
-    """A labelled row whose mnemonic (&U) jumps to ``buddy``, with its error label beneath it."""
-    label = QLabel(text, parent)
-    label.setBuddy(buddy)
-    form.addRow(label, field)
 
 
 def _password_edit(parent: QWidget, name: str) -> QLineEdit:
@@ -76,7 +70,7 @@ class AdminDialog(QDialog):
             lambda: show_field_error(self.admin_user_edit, self.admin_user_error, "")
         )
         login_form = QFormLayout()
-        _add_row(
+        add_row(
             login_form,
             self,
             _("Administrator &user:"),
@@ -135,21 +129,21 @@ class AdminDialog(QDialog):
         login_box = QGroupBox(_("Desktop login"), self)
         new_login_form = QFormLayout(login_box)
         new_login_form.addRow(login_note)
-        _add_row(
+        add_row(
             new_login_form,
             login_box,
             _("New &login name:"),
             self.new_user_edit,
             stacked(self.new_user_edit, self.new_user_error),
         )
-        _add_row(
+        add_row(
             new_login_form,
             login_box,
             _("Its pass&word:"),
             self.new_password_edit,
             stacked(self.new_password_edit, self.new_password_error),
         )
-        _add_row(
+        add_row(
             new_login_form,
             login_box,
             _("&Repeat the password:"),

@@ -33,6 +33,7 @@ from app.sync.credentials import PasswordStore
 from app.sync.protocol import Problem, SyncError
 from ui.operations import Op, OpContext, show_error
 from ui.widgets.field_errors import error_label, show_field_error, stacked
+from ui.widgets.forms import add_row
 
 INTERVAL_RANGE = (10, 3600)  # seconds between automatic syncs; 0 = only on demand
 HOST_MAX = 253
@@ -133,12 +134,16 @@ class ServerPage(QWidget):
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._row(form, _("Ser&ver:"), self.host_edit, stacked(self.host_edit, self.host_error))
-        self._row(form, _("P&ort:"), self.port_spin)
-        self._row(form, _("&Database:"), self.database_edit, stacked(self.database_edit, self.database_error))
-        self._row(form, _("&User:"), self.user_edit, stacked(self.user_edit, self.user_error))
-        self._row(form, _("Pass&word:"), self.password_edit, stacked(self.password_edit, self.password_note))
-        self._row(form, _("&Encryption (TLS):"), self.ssl_combo)
+        add_row(form, self, _("Ser&ver:"), self.host_edit, stacked(self.host_edit, self.host_error))
+        add_row(form, self, _("P&ort:"), self.port_spin)
+        add_row(
+            form, self, _("&Database:"), self.database_edit, stacked(self.database_edit, self.database_error)
+        )
+        add_row(form, self, _("&User:"), self.user_edit, stacked(self.user_edit, self.user_error))
+        add_row(
+            form, self, _("Pass&word:"), self.password_edit, stacked(self.password_edit, self.password_note)
+        )
+        add_row(form, self, _("&Encryption (TLS):"), self.ssl_combo)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_result, 1)
@@ -167,8 +172,9 @@ class ServerPage(QWidget):
         interval_note.setStyleSheet(NOTE_STYLE)
         sync_box = QGroupBox(_("Synchronisation"), self)
         sync_form = QFormLayout(sync_box)
-        self._row(
+        add_row(
             sync_form,
+            self,
             _("Sync &every:"),
             self.interval_spin,
             stacked(self.interval_spin, self.interval_error, interval_note),
@@ -214,16 +220,6 @@ class ServerPage(QWidget):
     def passwords(self) -> PasswordStore:
         store: PasswordStore = self.mw.sync.passwords
         return store
-
-    def _row(
-        self, form: QFormLayout, text: str, buddy: QWidget, field: QWidget | QVBoxLayout | None = None
-    ) -> None:
-        label = QLabel(text, self)
-        label.setBuddy(buddy)
-        if isinstance(field, QVBoxLayout):
-            form.addRow(label, field)
-        else:
-            form.addRow(label, field or buddy)
 
     # --- the page contract ------------------------------------------------------------------------
 
