@@ -15,8 +15,10 @@ Calls get their local key (time order) and their full-text row here, as ``record
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -64,24 +66,52 @@ def remote_transaction(db: Database) -> Iterator[Connection]:
             conn.commit()
 
 
+_Converter = Callable[[Any], Any]
+_STORED_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
+
+
+def _utc_text(kind: UTCDateTime) -> _Converter:
+    def convert(value: Any) -> Any:
+        if isinstance(value, str) and _STORED_UTC.fullmatch(value):
+            return value  # already as the column stores it (what a desktop pushes)
+        return kind.process_bind_param(dt.datetime.fromisoformat(str(value)), None)  # type: ignore[arg-type]
+
+    return convert
+
+
+def _json_text(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
+
+
+@functools.cache
+def _converters(table: Table) -> dict[str, _Converter | None]:
+    """Per synced column of ``table``: how a JSON value becomes what the column stores (None: as is).
+    Worked out once per table: a first sync converts a million rows."""
+    plan: dict[str, _Converter | None] = {}
+    for column in table.columns:
+        if column.info.get("local") or column.name in _STAMPS:
+            continue
+        kind = column.type
+        if isinstance(kind, UTCDateTime):
+            plan[column.name] = _utc_text(kind)
+        elif isinstance(kind, Boolean):
+            plan[column.name] = bool
+        elif isinstance(kind, Integer):
+            plan[column.name] = int
+        else:
+            plan[column.name] = _json_text
+    return plan
+
+
 def _convert(table: Table, data: dict[str, Any]) -> dict[str, Any]:
     """JSON values as the table's columns store them (only the columns this table has)."""
+    plan = _converters(table)
     values: dict[str, Any] = {}
     for name, value in data.items():
-        column = table.columns.get(name)
-        if column is None or column.info.get("local") or name in _STAMPS:
+        if name not in plan:
             continue
-        if value is not None:
-            kind = column.type
-            if isinstance(kind, UTCDateTime):
-                value = kind.process_bind_param(dt.datetime.fromisoformat(str(value)), None)  # type: ignore[arg-type]
-            elif isinstance(kind, Boolean):
-                value = bool(value)
-            elif isinstance(kind, Integer):
-                value = int(value)
-            elif isinstance(value, dict | list):
-                value = json.dumps(value, ensure_ascii=False)
-        values[name] = value
+        convert = plan[name]
+        values[name] = value if value is None or convert is None else convert(value)
     return values
 
 
