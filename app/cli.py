@@ -452,7 +452,19 @@ def _cmd_sync(args: argparse.Namespace, run: _Run) -> int:
     )
     if report.conflicts:
         _out(_("{count} new conflict(s) to look at in the sync window.").format(count=report.conflicts))
+    _index_queued_calls(ctx.db, progress)
     return EXIT_OK
+
+
+def _index_queued_calls(db: Any, progress: Callable[[int, int, str], None]) -> None:
+    """A large first sync leaves the calls' search index to be written afterwards (in the window, in
+    the background); a script gets it complete before the command returns."""
+    from app.services import call_index
+
+    label = _("Indexing for search…")
+    written = call_index.index_backlog(db, lambda done, total: progress(done, total, label))
+    if written:
+        _out(_("{count} calls indexed for search.").format(count=f"{written:,}"))
 
 
 def _cmd_server(args: argparse.Namespace, run: _Run) -> int:

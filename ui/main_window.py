@@ -37,6 +37,7 @@ from app.i18n import N_, _
 from app.services import reference
 from ui.changes import OpChanges
 from ui.operations import Op, OpContext, TaskManager
+from ui.search_index import SearchIndexer, SearchIndexStatus
 from ui.sync.controller import SyncController
 from ui.sync.status import SyncStatusWidget
 
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self._directory_page: Any = None  # built when first shown: start-up shows the call list only
         self.sync_window: Any = None
         self.sync = SyncController(self)
+        self.indexer = SearchIndexer(self)
         self._build_toolbar()
         self._build_pages()
         self._build_status_bar()
@@ -242,6 +244,9 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
+        self.index_status = SearchIndexStatus(self.indexer, self)
+        bar.addPermanentWidget(self.index_status)
+        self.indexer.remaining_changed.connect(self.calls_page.set_unindexed)
         self.sync_status = SyncStatusWidget(self)
         self.sync_status.clicked.connect(self.open_sync_window)
         self.sync.status_changed.connect(self.sync_status.show_status)
@@ -372,5 +377,6 @@ class MainWindow(QMainWindow):
         self.save_layout()
         messages.remove_listener(self._on_message)
         self.sync.shutdown()  # stops the running sync and closes the connection, so waiting is short
+        self.indexer.shutdown()  # what is indexed stays; the rest is indexed at the next start
         self.taskman.wait_for_idle(10_000)
         super().closeEvent(event)

@@ -88,7 +88,10 @@ class TaskManager(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._lanes = {"db": QThreadPool(self), "net": QThreadPool(self)}
+        # db: local reads and writes, one at a time; net: the shared server; background: long local
+        # upkeep (the search index after a large first sync) in short transactions, so that a save on
+        # the db lane waits a fraction of a second at most
+        self._lanes = {"db": QThreadPool(self), "net": QThreadPool(self), "background": QThreadPool(self)}
         for pool in self._lanes.values():
             pool.setMaxThreadCount(1)
         self._running = 0
@@ -123,6 +126,7 @@ class Op(Generic[T]):
         self._on_success: Callable[[T], None] | None = None
         self._on_failure: Callable[[BaseException], None] | None = None
         self._progress_label: str | None = None
+        self._on_progress: Callable[[int, int, str], None] | None = None
         self._changes: OpChanges = NO_CHANGES
         self._lane = "db"
 
@@ -138,12 +142,21 @@ class Op(Generic[T]):
         self._progress_label = label
         return self
 
+    def progress_to(self, callback: Callable[[int, int, str], None]) -> Op[T]:
+        """Progress reports go to ``callback`` on the GUI thread (without a dialog)."""
+        self._on_progress = callback
+        return self
+
     def changes(self, changes: OpChanges) -> Op[T]:
         self._changes = changes
         return self
 
     def on_network_lane(self) -> Op[T]:
         self._lane = "net"
+        return self
+
+    def on_background_lane(self) -> Op[T]:
+        self._lane = "background"
         return self
 
     def run(self) -> OpContext:
@@ -194,6 +207,8 @@ class Op(Generic[T]):
             else:
                 show_error(self._parent, error)
 
+        if self._on_progress is not None:
+            relay.progressed.connect(self._on_progress)
         relay.finished.connect(on_finished)
         relay.failed.connect(on_failed)
         ctx = self._taskman.start(self._work, relay, self._lane)

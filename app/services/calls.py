@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, func, select, text
+from sqlalchemy import Integer, Select, bindparam, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import ValidationError
@@ -36,6 +36,7 @@ from app.storage.models import (
     Outcome,
     Site,
     System,
+    UnindexedCall,
     call_key_floor,
 )
 from app.storage.uow import UnitOfWork
@@ -259,6 +260,12 @@ def call_index_body(call: Call) -> str:
     return f"{call_text_body(call)} {facets}"
 
 
+def unindexed_count(session: Session) -> int:
+    """Calls whose words are not in the full-text index yet (after a large first sync, until the
+    background indexer is through): a search may miss them and should say so."""
+    return int(session.scalar(select(func.count()).select_from(UnindexedCall)) or 0)
+
+
 def _index_add(session: Session, call: Call) -> None:
     session.execute(
         text("INSERT INTO calls_fts(rowid, body) VALUES (:key, :body)"),
@@ -379,9 +386,15 @@ def edit_call(uow: UnitOfWork, call_id: str, data: CallInput, editor: str) -> Ca
     call.revision = before["revision"] + 1
     if call_key_floor(call.started_at) != call_key_floor(dt.datetime.fromisoformat(before["started_at"])):
         call.key = _allocate_key(session, call.started_at)
-    _index_remove(session, old_key, old_body)
-    session.flush()
-    _index_add(session, call)
+    if session.get(UnindexedCall, old_key) is not None:
+        # its words are not in the index yet (a large first sync): the background indexer reads the
+        # call as it is when it gets there; only its place in the queue follows a new key
+        if call.key != old_key:
+            session.execute(update(UnindexedCall).where(UnindexedCall.key == old_key).values(key=call.key))
+    else:
+        _index_remove(session, old_key, old_body)
+        session.flush()
+        _index_add(session, call)
     uow.commit()
     return call
 
@@ -472,6 +485,24 @@ def _table_statement(query: CallQuery) -> Select[int]:
     return stmt
 
 
+def _queued_statement(session: Session, query: CallQuery) -> Select[int] | None:
+    """Calls queued for the full-text index (after a large first sync) that a query without words
+    matches, found in the calls table by their columns; None when none are queued or the query has
+    words (those cannot be answered for calls not yet indexed: the list says so)."""
+    if query.text.strip() or session.scalar(select(UnindexedCall.key).limit(1)) is None:
+        return None
+    stmt = _table_statement(query).where(Call.key.in_(select(UnindexedCall.key)))
+    for column, value in (
+        (Call.site_id, query.site_id), (Call.system_id, query.system_id), (Call.module_id, query.module_id),
+        (Call.category_id, query.category_id), (Call.outcome, query.outcome), (Call.engineer, query.engineer),
+    ):  # fmt: skip
+        if value:
+            stmt = stmt.where(column == value)
+    if query.org_id:
+        stmt = stmt.where(Call.org_id.in_(directory.merged_organisation_ids(session, query.org_id)))
+    return stmt
+
+
 def _uses_table(query: CallQuery) -> bool:
     return bool(query.contact_ids or query.caller_key)
 
@@ -505,6 +536,15 @@ def search_keys(session: Session, query: CallQuery, limit: int | None = None) ->
     keys: array[int] = array("q")
     while chunk := result.scalars().fetchmany(50_000):
         keys.extend(chunk)
+    queued = _queued_statement(session, query) if match else None
+    if queued is not None:  # the table path above already sees every call when there is no match
+        queued = queued.order_by(Call.key.desc())
+        if limit is not None:
+            queued = queued.limit(limit)
+        more = session.connection().execute(queued).scalars().all()
+        if more:  # two disjoint newest-first lists: merged, newest first
+            merged = sorted([*keys, *more], reverse=True)
+            keys = array("q", merged if limit is None else merged[:limit])
     return keys
 
 
@@ -512,11 +552,19 @@ def count_calls(session: Session, query: CallQuery) -> int:
     match = _fts_match(session, query)
     if match is None:
         return 0
-    if match and not _uses_table(query):
-        sql, params = _fts_statement(match, query, "count(*)")
-        return int(session.execute(text(sql), params).scalar() or 0)
     stmt = _table_statement(query)
-    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    if not match:
+        return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    queued = _queued_statement(session, query)
+    extra = (
+        0 if queued is None else int(session.scalar(select(func.count()).select_from(queued.subquery())) or 0)
+    )
+    if not _uses_table(query):
+        sql, params = _fts_statement(match, query, "count(*)")
+        return int(session.execute(text(sql), params).scalar() or 0) + extra
+    stmt = stmt.where(Call.key.in_(select(text("rowid")).select_from(text("calls_fts")).where(
+        text("calls_fts MATCH :match").bindparams(match=match))))  # fmt: skip
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0) + extra
 
 
 @functools.cache

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import StorageError, StorageProblem, as_storage_error
 from app.ids import HybridLogicalClock, uuid7
+from app.storage.bulk import restore_deferred_indexes
 from app.storage.models import LocalMeta
 from app.storage.outbox import install_outbox_recorder
 
@@ -24,10 +25,10 @@ log = logging.getLogger("hotline.storage")
 
 # The newest migration; a test checks it equals Alembic's head. Comparing against it at start-up
 # spares importing Alembic (≈0.2 s) when the database is already current.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 # Every revision this version of the app knows, oldest first (a test checks it against Alembic). A
 # database at a revision not listed here was written by a newer app: we must not touch it.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 
 
 def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -130,6 +131,7 @@ def open_database(path: Path, backup_dir: Path | None = None) -> Database:
                 backup_database(path, backup_dir, f"before-migration-from-{revision}")
             log.info("migrating database %s from %s to %s", path, revision, HEAD_REVISION)
             run_migrations(engine)
+        restore_deferred_indexes(engine)  # a bulk load (large first sync) cut short by a crash
         node_id = _ensure_node_id(engine)
     except StorageError:
         engine.dispose()

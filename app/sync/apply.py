@@ -115,17 +115,22 @@ def _convert(table: Table, data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def apply_batch(db: Database, rows: Sequence[PulledRow], cursor: local.Cursor | None) -> None:
-    """Write pulled rows (and the cursor after them, if given) in one local transaction."""
+def apply_batch(
+    db: Database, rows: Sequence[PulledRow], cursor: local.Cursor | None, defer_index: bool = False
+) -> None:
+    """Write pulled rows (and the cursor after them, if given) in one local transaction.
+
+    ``defer_index``: new calls are queued for the background full-text indexer
+    (``app.services.call_index``) instead of being indexed here — for a large first sync."""
     with remote_transaction(db) as conn:
-        apply_rows(conn, rows)
+        apply_rows(conn, rows, defer_index)
         if cursor is not None:
             local.write_cursor(conn, cursor)
     if rows:
         db.clock.observe(max(row.hlc for row in rows))
 
 
-def apply_rows(conn: Connection, rows: Sequence[PulledRow]) -> None:
+def apply_rows(conn: Connection, rows: Sequence[PulledRow], defer_index: bool = False) -> None:
     by_table: dict[str, list[PulledRow]] = {}
     for row in rows:
         by_table.setdefault(row.table_name, []).append(row)
@@ -135,7 +140,7 @@ def apply_rows(conn: Connection, rows: Sequence[PulledRow]) -> None:
             continue  # a table a newer app added: this version has nowhere to keep it
         pending = local.pending_fields(conn, name, (row.row_id for row in table_rows))
         if name == "calls":
-            _apply_calls(conn, table, table_rows, pending)
+            _apply_calls(conn, table, table_rows, pending, defer_index)
         else:
             _apply_plain(conn, table, table_rows, pending)
 
@@ -149,6 +154,7 @@ def _apply_plain(
 ) -> None:
     name = table.name
     existing = _existing_ids(conn, name, [row.row_id for row in rows])
+    inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for row in rows:
         values = _convert(table, row.data) | _stamps(row)
         values["id"] = row.row_id
@@ -162,9 +168,11 @@ def _apply_plain(
             conn.execute(text(f'UPDATE "{name}" SET {sets} WHERE id = :id'), {**changes, "id": row.row_id})
         else:
             values = _with_defaults(table, values)
-            cols = ", ".join(f'"{k}"' for k in values)
-            marks = ", ".join(f":{k}" for k in values)
-            conn.execute(text(f'INSERT INTO "{name}" ({cols}) VALUES ({marks})'), values)
+            inserts.setdefault(tuple(values), []).append(tuple(values.values()))
+    for columns, rows_values in inserts.items():  # new rows (most of a first sync): one statement each
+        cols = ", ".join(f'"{k}"' for k in columns)
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f'INSERT INTO "{name}" ({cols}) VALUES ({marks})', rows_values)
 
 
 def _differing(
@@ -188,17 +196,26 @@ def _differing(
     return keep
 
 
-def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    """A row the server sent without some column (written by an older app): the column's default."""
+@functools.cache
+def _column_defaults(table: Table) -> dict[str, Any]:
+    """What a column holds when the server sent no value for it (a row written by an older app): its
+    scalar default, else an empty value for a NOT NULL column, else NULL."""
+    defaults: dict[str, Any] = {}
     for column in table.columns:
-        if column.name in values or column.primary_key:
+        if column.primary_key:
             continue
         default = column.default
         if default is not None and getattr(default, "is_scalar", False):
-            values[column.name] = default.arg  # type: ignore[attr-defined]
+            defaults[column.name] = default.arg  # type: ignore[attr-defined]
         elif not column.nullable:
-            values[column.name] = "" if column.type.python_type is str else 0
-    return values
+            defaults[column.name] = "" if column.type.python_type is str else 0
+        else:
+            defaults[column.name] = None
+    return defaults
+
+
+def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    return {**_column_defaults(table), **values}
 
 
 def _existing_ids(conn: Connection, name: str, ids: list[str]) -> set[str]:
@@ -289,8 +306,29 @@ def _same_content(old: dict[str, Any], values: dict[str, Any], columns: Sequence
     return all(old[c] == values[c] for c in columns)
 
 
+def _queued_keys(conn: Connection, keys: list[int]) -> set[int]:
+    """Those of ``keys`` whose full-text row is still to be written by the background indexer."""
+    if not keys or conn.exec_driver_sql("SELECT 1 FROM calls_unindexed LIMIT 1").first() is None:
+        return set()
+    found: set[int] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        found.update(
+            int(r[0])
+            for r in conn.exec_driver_sql(
+                f"SELECT key FROM calls_unindexed WHERE key IN ({marks})", tuple(chunk)
+            )
+        )
+    return found
+
+
 def _apply_calls(
-    conn: Connection, table: Table, rows: Sequence[PulledRow], pending: dict[str, set[str]]
+    conn: Connection,
+    table: Table,
+    rows: Sequence[PulledRow],
+    pending: dict[str, set[str]],
+    defer_index: bool = False,
 ) -> None:
     existing = _call_rows(conn, [row.row_id for row in rows])
     merged: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
@@ -318,8 +356,11 @@ def _apply_calls(
         if old is None or _key_floor(old["started_at"]) != _key_floor(values["started_at"])
     ]
     allocator = _KeyAllocator(conn, wanted)
+    queued = _queued_keys(conn, [old["key"] for _values, old in merged if old is not None])
     fts_delete: list[tuple[int, str]] = []
     fts_insert: list[tuple[int, str]] = []
+    to_queue: list[tuple[int]] = []
+    requeue: list[tuple[int, int]] = []
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     for values, old in merged:
@@ -327,15 +368,24 @@ def _apply_calls(
             values["key"] = allocator.allocate(values["id"], _key_floor(values["started_at"]))
             inserts.append(tuple(values[c] for c in _CALL_COLUMNS))
         else:
-            if not old["deleted"]:
+            if not old["deleted"] and old["key"] not in queued:
                 fts_delete.append((old["key"], _index_body(old)))
             if _key_floor(old["started_at"]) != _key_floor(values["started_at"]):
                 values["key"] = allocator.allocate(values["id"], _key_floor(values["started_at"]))
             else:
                 values["key"] = old["key"]
             updates.append((*(values[c] for c in _CALL_COLUMNS if c != "id"), values["id"]))
-        if not values["deleted"]:
+        if old is not None and old["key"] in queued:
+            if values["key"] != old["key"]:  # still queued: the indexer reads the call as it is then
+                requeue.append((values["key"], old["key"]))
+        elif old is None and defer_index:
+            to_queue.append((values["key"],))
+        elif not values["deleted"]:
             fts_insert.append((values["key"], _index_body(values)))
+    if requeue:
+        conn.exec_driver_sql("UPDATE calls_unindexed SET key = ? WHERE key = ?", requeue)
+    if to_queue:
+        conn.exec_driver_sql("INSERT INTO calls_unindexed(key) VALUES (?)", to_queue)
     if fts_delete:  # before the keys move: the index rows are found by their old key and body
         conn.exec_driver_sql(
             "INSERT INTO calls_fts(calls_fts, rowid, body) VALUES ('delete', ?, ?)", fts_delete

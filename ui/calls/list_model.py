@@ -79,6 +79,7 @@ CALL_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 class SearchResult:
     keys: array[int]
     any_calls: bool  # False only when the database holds no call at all (first run)
+    unindexed: int = 0  # for a search by words: calls not in the search index yet (a large first sync)
 
 
 def format_time(moment: dt.datetime) -> str:
@@ -115,7 +116,8 @@ def _search(mw: MainWindow, query: calls.CallQuery, limit: int | None) -> Search
     with mw.ctx.db.session() as session:
         keys = calls.search_keys(session, query, limit=limit)
         any_calls = bool(keys) or bool(calls.search_keys(session, calls.CallQuery(), limit=1))
-    return SearchResult(keys, any_calls)
+        unindexed = calls.unindexed_count(session) if query.text.strip() else 0
+    return SearchResult(keys, any_calls, unindexed)
 
 
 class CallListModel(QAbstractTableModel):
@@ -132,6 +134,7 @@ class CallListModel(QAbstractTableModel):
         self._running = False
         self._pending: calls.CallQuery | None = None
         self.any_calls = True
+        self.unindexed = 0
         self.searched_once = False
         self.fetched_rows = 0  # rows read from the database since the last search result (tests watch it)
         self.fetch_count = 0
@@ -214,6 +217,7 @@ class CallListModel(QAbstractTableModel):
         self.fetched_rows = 0
         self.fetch_count = 0
         self.any_calls = result.any_calls
+        self.unindexed = result.unindexed
         self.searched_once = True
         self.endResetModel()
 

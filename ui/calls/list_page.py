@@ -106,12 +106,19 @@ class CallsPage(QWidget):
         self.searching_label.setObjectName("searching")
         self.searching_label.setStyleSheet("QLabel { color: palette(mid); }")
         self.searching_label.hide()
+        self._unindexed = 0
+        self.index_note = QLabel(self)
+        self.index_note.setObjectName("indexNote")
+        self.index_note.setStyleSheet("QLabel { color: #b35c00; }")
+        self.index_note.hide()
 
         status = QHBoxLayout()
         status.setContentsMargins(0, 0, 0, 0)
         status.addWidget(self.count_label)
         status.addSpacing(12)
         status.addWidget(self.searching_label)
+        status.addSpacing(12)
+        status.addWidget(self.index_note)
         status.addStretch(1)
         hint = QLabel(
             _("Enter or double-click opens a call · right-click the header to choose columns"), self
@@ -193,7 +200,22 @@ class CallsPage(QWidget):
     def _search_started(self) -> None:
         self.searching_label.show()
 
+    def set_unindexed(self, remaining: int) -> None:
+        """Calls not yet in the search index (after a large first sync): a search by words says so."""
+        self._unindexed = remaining
+        self._show_index_note()
+
+    def _show_index_note(self) -> None:
+        count = self._unindexed or self.model.unindexed  # the indexer's count is the fresher one
+        self.index_note.setVisible(bool(self.filters.query().text) and self.model.unindexed > 0 and count > 0)
+        self.index_note.setText(
+            _("{count} calls are not indexed for search yet; a search by words may miss them.").format(
+                count=f"{count:,}"
+            )
+        )
+
     def _search_finished(self, count: int) -> None:
+        self._show_index_note()
         self.searching_label.setVisible(self.model.searching)
         self.count_label.setText(_("{count} calls").format(count=f"{count:,}"))
         if count:
