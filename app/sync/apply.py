@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -292,6 +293,7 @@ class _KeyAllocator:
         return key
 
 
+_call_tuple = operator.itemgetter(*_CALL_COLUMNS)  # a row's values in column order, for executemany
 _SYNCED_CALL_COLUMNS = [c for c in _CALL_COLUMNS if c not in ("key", *_STAMPS)]
 _INSERT_CALL = (
     f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)}) VALUES ({', '.join('?' * len(_CALL_COLUMNS))})"
@@ -350,10 +352,11 @@ def _apply_calls(
         merged.append((values, old))
     if stamps_only:
         conn.exec_driver_sql(_STAMP_CALL, stamps_only)
+    floors = {values["id"]: _key_floor(values["started_at"]) for values, _old in merged}
     wanted = [
-        (values["id"], _key_floor(values["started_at"]))
+        (values["id"], floors[values["id"]])
         for values, old in merged
-        if old is None or _key_floor(old["started_at"]) != _key_floor(values["started_at"])
+        if old is None or _key_floor(old["started_at"]) != floors[values["id"]]
     ]
     allocator = _KeyAllocator(conn, wanted)
     queued = _queued_keys(conn, [old["key"] for _values, old in merged if old is not None])
@@ -365,13 +368,13 @@ def _apply_calls(
     updates: list[tuple[Any, ...]] = []
     for values, old in merged:
         if old is None:
-            values["key"] = allocator.allocate(values["id"], _key_floor(values["started_at"]))
-            inserts.append(tuple(values[c] for c in _CALL_COLUMNS))
+            values["key"] = allocator.allocate(values["id"], floors[values["id"]])
+            inserts.append(_call_tuple(values))
         else:
             if not old["deleted"] and old["key"] not in queued:
                 fts_delete.append((old["key"], _index_body(old)))
-            if _key_floor(old["started_at"]) != _key_floor(values["started_at"]):
-                values["key"] = allocator.allocate(values["id"], _key_floor(values["started_at"]))
+            if _key_floor(old["started_at"]) != floors[values["id"]]:
+                values["key"] = allocator.allocate(values["id"], floors[values["id"]])
             else:
                 values["key"] = old["key"]
             updates.append((*(values[c] for c in _CALL_COLUMNS if c != "id"), values["id"]))
