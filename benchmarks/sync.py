@@ -23,10 +23,11 @@ and a least-privilege desktop login, and measures, each beside the raw floor for
    connection, p50/p95 of 200, with the statements sent to the server counted on the connection.
    Floor: a ``SELECT 1`` round trip.
 
-Each sync is split into phases by wrapping the engine's methods on the instance (no app code is
-changed). ``--profile`` also runs the first sync and the push under cProfile and writes the stats and
-a summary next to the dataset. Results go to ``benchmarks/sync_results.json``; docs/benchmarks.md
-holds the table of the last full run.
+Before each timed step the previous step's writes are flushed (``settle``: the desktop's WAL
+checkpointed, a PostgreSQL CHECKPOINT, ``os.sync()``). Each sync is split into phases by wrapping the
+engine's methods on the instance (no app code is changed). ``--profile`` also runs the first sync
+and the push under cProfile and writes the stats and a summary next to the dataset. Results go to
+``benchmarks/sync_results.json``; docs/benchmarks.md holds the table of the last full run.
 """
 
 from __future__ import annotations
@@ -484,12 +485,25 @@ def record_changes(db: Database, source: Path, count: int) -> None:
     log(f"recorded {len(rows):,} calls in {time.perf_counter() - started:.0f} s")
 
 
+def settle(admin_kwargs: dict[str, Any], *dbs: Database) -> None:
+    """Flush what the previous step wrote before timing the next one: the desktop's WAL checkpointed,
+    a PostgreSQL CHECKPOINT, the OS page cache written out. Otherwise a step pays for gigabytes the
+    step before it left in flight (a first sync writes about 2.5 GB)."""
+    for db in dbs:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    with psycopg.connect(**admin_kwargs, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    os.sync()
+
+
 def bench_push(
     engine: SyncEngine, db: Database, admin_kwargs: dict[str, Any], profile: Path | None
 ) -> dict[str, Any]:
     with db.session() as session:
         ops = local.read_outbox(session, 10**9)
     payloads = [json.dumps(local.op_payload(op), ensure_ascii=False) for op in ops]
+    settle(admin_kwargs, db)
     with instrumented(engine) as phases, profiled(profile):
         started = time.perf_counter()
         report = engine.sync()
@@ -651,6 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         }
 
         log("1. first sync of a new desktop …")
+        settle(admin_kwargs)
         before = load_average()
         engine, db, first = bench_first_sync(cfg, work, profile_dir and profile_dir / "profile-first-sync")
         first["load_average_before_after"] = [before, load_average()]
@@ -665,6 +680,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"sanity: {first['sanity']}")
 
         log("3. idle poll …")
+        settle(admin_kwargs, db)
         before = load_average()
         results["idle_poll"] = bench_idle(engine, cfg, profile_dir and profile_dir / "profile-idle")
         results["idle_poll"]["load_average_before_after"] = [before, load_average()]
