@@ -11,9 +11,10 @@ class OpChanges:
     directory: bool = False
     reference: bool = False
     settings: bool = False
+    tickets: bool = False  # tickets, their events, SLA policies or the working-day calendar
 
     def any(self) -> bool:
-        return self.calls or self.directory or self.reference or self.settings
+        return self.calls or self.directory or self.reference or self.settings or self.tickets
 
 
 NO_CHANGES = OpChanges()

@@ -2,7 +2,8 @@
 
 Seeded on first start from the two contracts (../shared/seeds). Seeded rows get ids derived from
 their names (UUIDv5), so every desktop seeds the *same* rows and the first sync does not duplicate
-them; rows added later by a person get ordinary UUIDv7 ids.
+them; rows added later by a person get ordinary UUIDv7 ids. Each contract's service-level policy is
+seeded with its site (``app.services.sla_config.seed_default_policies``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.errors import ValidationError
 from app.i18n import _
 from app.ids import uuid7
+from app.services import sla_config
 from app.storage.models import Category, Module, Site, System
 from app.storage.uow import UnitOfWork
 
@@ -72,10 +74,12 @@ SEED_CATEGORIES: tuple[str, ...] = ("咨询", "故障报修", "需求建议", "�
 
 
 def seed_reference_data(uow: UnitOfWork) -> bool:
-    """Insert the contracts' reference data if the database has no sites yet. Returns True if it did."""
+    """Insert the contracts' reference data if the database has no sites yet, and each contract's
+    service-level policy if its site has none (a database made before tickets existed). Returns True if
+    it added anything."""
     session = uow.session
     if session.scalar(select(func.count()).select_from(Site)):
-        return False
+        return sla_config.seed_default_policies(uow) > 0
     for site_order, seed in enumerate(SEED_SITES):
         site_id = seed_id("site", seed.code)
         session.add(
@@ -97,6 +101,7 @@ def seed_reference_data(uow: UnitOfWork) -> bool:
     for order, name in enumerate(SEED_CATEGORIES):
         session.add(Category(id=seed_id("category", name), name=name, sort_order=order))
     uow.commit()
+    sla_config.seed_default_policies(uow)
     return True
 
 

@@ -218,6 +218,133 @@ class CallRevision(SyncedMixin, Base):
     replaced_by: Mapped[str] = mapped_column(String(100), default="")
 
 
+# --- tickets and service levels ------------------------------------------------------------------
+#
+# A ticket (工单) is a document for what people type (title, description, unit, assignee ...) and an
+# append-only history of events for everything the service-level clock depends on (status, severity,
+# policy, pauses, hand deadlines): two desktops that changed one ticket offline never conflict on
+# those, they both add events, and every desktop derives the same state from the events in
+# (hlc, origin, id) order (app.services.tickets). ``ticket_state`` is that derived state, kept locally
+# so lists of open tickets are one indexed query.
+
+
+class Ticket(SyncedMixin, Base):
+    """A ticket (工单). ``number`` is for people (GD-2026-030123); ``id`` is its identity."""
+
+    __tablename__ = "tickets"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True, default=None)
+    unit_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id"), default=None)
+    caller_name: Mapped[str] = mapped_column(String(100), default="")
+    caller_phone: Mapped[str] = mapped_column(String(64), default="")
+    system_id: Mapped[str | None] = mapped_column(ForeignKey("systems.id"), default=None)
+    module_id: Mapped[str | None] = mapped_column(ForeignKey("modules.id"), default=None)
+    category_id: Mapped[str | None] = mapped_column(ForeignKey("categories.id"), default=None)
+    handling: Mapped[str] = mapped_column(String(20), default="remote")
+    assignee: Mapped[str] = mapped_column(String(100), default="", index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"), index=True, default=None)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TicketEventRow(SyncedMixin, Base):
+    """One event of a ticket's history (insert-only). ``at`` is the moment the engineer states;
+    ``recorded_at`` when it was written; ``data`` is JSON text (see app.sla.events)."""
+
+    __tablename__ = "ticket_events"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    author: Mapped[str] = mapped_column(String(100), default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TicketCall(SyncedMixin, Base):
+    """A call linked to a ticket (insert-only). The id is derived from the pair, so two desktops that
+    link the same call make one row."""
+
+    __tablename__ = "ticket_calls"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), index=True)
+    linked_by: Mapped[str] = mapped_column(String(100), default="")
+    linked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SlaPolicy(SyncedMixin, Base):
+    """A site's service-level policy; ``body`` is ``app.sla.policy.Policy.to_json()``. The defaults of
+    the two contracts get ids derived from their site, so every desktop seeds the same rows."""
+
+    __tablename__ = "sla_policies"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    body: Mapped[str] = mapped_column(Text, default="{}")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CalendarDay(SyncedMixin, Base):
+    """A date a supervisor set apart from the holidays library (``app.sla.calendar.OverrideKind``). The
+    id is derived from the date, so two desktops editing one date edit one row (merged by field)."""
+
+    __tablename__ = "calendar_days"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), unique=True)  # ISO date, 2027-10-01
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class CalendarYear(SyncedMixin, Base):
+    """A year whose holiday notice a supervisor confirmed (entered or imported); id derived from the
+    year. Years the library ships are confirmed without a row."""
+
+    __tablename__ = "calendar_years"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(Text, default="")
+
+
+class TicketState(Base):
+    """A ticket's state derived from its events (status, severity, deadlines, outcomes): a local cache,
+    never synced, recomputed whenever the ticket's events, its policy or the calendar change."""
+
+    __tablename__ = "ticket_state"
+    ticket_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(36), default="")
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    severity: Mapped[str] = mapped_column(String(40), default="")
+    phase: Mapped[str] = mapped_column(String(20), default="open")
+    policy_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    outcomes: Mapped[str] = mapped_column(Text, default="[]")  # JSON: one object per target
+    flagged: Mapped[str] = mapped_column(Text, default="[]")  # JSON: ids of events that did not apply
+    problem: Mapped[str] = mapped_column(Text, default="")  # why no deadlines could be derived
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+Index("ix_ticket_state_open_due", TicketState.is_open, TicketState.next_due_at)
+
+
+class TicketAlert(Base):
+    """A countdown warning already shown for a ticket's target (notify once per threshold). Local."""
+
+    __tablename__ = "ticket_alerts"
+    ticket_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    target: Mapped[str] = mapped_column(String(20), primary_key=True)
+    threshold: Mapped[str] = mapped_column(String(40), primary_key=True)
+    notified_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 # --- sync -----------------------------------------------------------------------------------------
 
 
@@ -320,4 +447,10 @@ SYNCED_TABLES: tuple[str, ...] = (
     "calls",
     "call_revisions",
     "sync_conflicts",
+    "sla_policies",
+    "calendar_years",
+    "calendar_days",
+    "tickets",
+    "ticket_events",
+    "ticket_calls",
 )

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from sqlalchemy import Boolean, Connection, Integer, Table, text
 
+from app.services import tickets
 from app.services.calls import call_index_body
 from app.storage.db import Database
 from app.storage.models import CALL_KEY_SLOTS, Base, Call, call_key_floor
@@ -144,6 +145,23 @@ def apply_rows(conn: Connection, rows: Sequence[PulledRow], defer_index: bool = 
             _apply_calls(conn, table, table_rows, pending, defer_index)
         else:
             _apply_plain(conn, table, table_rows, pending)
+    _refresh_tickets(conn, by_table)
+
+
+# Pulled rows of these tables change derived ticket state: of their tickets, or of every open ticket.
+_TICKET_TABLES = frozenset({"tickets", "ticket_events"})
+_SLA_CONFIG_TABLES = frozenset({"sla_policies", "calendar_days", "calendar_years"})
+
+
+def _refresh_tickets(conn: Connection, by_table: dict[str, list[PulledRow]]) -> None:
+    """Derive again the state of the tickets whose rows or events arrived — of every open ticket when a
+    policy or a calendar date did (``app.services.tickets``). A batch of calls costs a set lookup."""
+    if by_table.keys().isdisjoint(_TICKET_TABLES | _SLA_CONFIG_TABLES):
+        return
+    ids = {row.row_id for row in by_table.get("tickets", ())}
+    ids.update(str(row.data.get("ticket_id")) for row in by_table.get("ticket_events", ()))
+    config_changed = not by_table.keys().isdisjoint(_SLA_CONFIG_TABLES)
+    tickets.recompute_after_pull(conn, ids, config_changed, dt.datetime.now(dt.UTC))
 
 
 def _stamps(row: PulledRow) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
 from app.i18n import N_, _
+from app.services import ticket_numbers
 from app.storage.bulk import drop_secondary_indexes, restore_deferred_indexes
 from app.storage.db import Database
 from app.storage.models import SYNCED_TABLES
@@ -67,6 +68,7 @@ class ServerInfo:
     schema_revision: str
     server_version: str
     rows_estimate: int = 0
+    station: int | None = None  # this desktop's station number for ticket numbers (schema s0002)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class SyncEngine:
         self._closing = False  # close() was called from another thread: stop at the next step
         self._success_written = -1e9  # monotonic time the last success was written to the database
         self._conn_lock = threading.Lock()
+        self._station: int | None = None  # the station last handed to take_station
 
     # --- connection -------------------------------------------------------------------------------
 
@@ -205,6 +208,7 @@ class SyncEngine:
                 schema_revision=str(answer.get("schema") or ""),
                 server_version=str(answer.get("server_version") or ""),
                 rows_estimate=max(0, int(answer.get("rows") or 0)),
+                station=None if answer.get("station") is None else int(answer["station"]),
             )
         except (TypeError, ValueError) as exc:
             raise SyncError(Problem.ANSWER, f"hello answered {answer!r}") from exc
@@ -325,6 +329,7 @@ class SyncEngine:
 
     def _sync_once(self, report: SyncReport, say: ProgressFn, stop: Callable[[], bool]) -> None:
         info: ServerInfo = self._guarded(self._hello)
+        self._take_station(info)
         cursor = self._read_cursor()
         if cursor.epoch != info.epoch:
             report.full = True
@@ -357,6 +362,22 @@ class SyncEngine:
                 local.add_log(conn, "info", N_("First sync with this server: fetching all data."))
             local.write_cursor(conn, local.Cursor(info.epoch, 0, 0))
         log.info("sync epoch %s (was %s), %d rows queued again", info.epoch, cursor.epoch, queued)
+
+    def _take_station(self, info: ServerInfo) -> None:
+        """Keep the station the server gave this desktop; tickets made before it had one get their final
+        numbers now — before the push below (or a re-announce after a new epoch) sends them."""
+        if info.station is None or info.station == self._station:
+            return
+        renumbered = ticket_numbers.take_station(self.db, info.station)
+        self._station = info.station
+        if renumbered:
+            with remote_transaction(self.db) as conn:
+                local.add_log(
+                    conn,
+                    "info",
+                    N_("Tickets made before the first sync got their final numbers: {numbers}."),
+                    numbers=", ".join(f"{old} → {new}" for old, new in renumbered),
+                )
 
     # push
 

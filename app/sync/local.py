@@ -361,6 +361,12 @@ _TABLE_LABELS: dict[str, str] = {
     "calls": N_("Call"),
     "call_revisions": N_("Earlier version of a call"),
     "sync_conflicts": N_("Sync conflict"),
+    "sla_policies": N_("Service-level policy"),
+    "calendar_years": N_("Holiday arrangements of a year"),
+    "calendar_days": N_("Calendar date"),
+    "tickets": N_("Ticket"),
+    "ticket_events": N_("Ticket history entry"),
+    "ticket_calls": N_("Call linked to a ticket"),
 }
 
 _OP_LABELS: dict[str, str] = {
@@ -399,11 +405,30 @@ _FIELD_LABELS: dict[str, str] = {
     "answer": N_("Answer"),
     "outcome": N_("Outcome"),
     "transferred_to": N_("Transferred to"),
+    "number": N_("Ticket number"),
+    "description": N_("Description"),
+    "contact_id": N_("Contact"),
+    "handling": N_("Handling"),
+    "assignee": N_("Assignee"),
+    "body": N_("Policy rules"),
+    "day": N_("Date"),
+    "year": N_("Year"),
+    "confirmed": N_("Confirmed"),
+    "source": N_("Source"),
 }
 
 
-def field_label(field: str) -> str:
-    return _(_FIELD_LABELS[field]) if field in _FIELD_LABELS else field
+# Fields whose name means something else in another table.
+_TABLE_FIELD_LABELS: dict[tuple[str, str], str] = {
+    ("tickets", "title"): N_("Subject"),
+    ("calendar_days", "name"): N_("Holiday name"),
+    ("sla_policies", "name"): N_("Policy name"),
+}
+
+
+def field_label(field: str, table: str = "") -> str:
+    label = _TABLE_FIELD_LABELS.get((table, field)) or _FIELD_LABELS.get(field)
+    return _(label) if label else field
 
 
 # The server's reasons for refusing a change (app/sync/server_migrations), as the user reads them.
@@ -431,7 +456,7 @@ def reason_text(reason: str) -> str:
             if "table" in values:
                 values["table"] = table_label(values["table"])
             if "field" in values:
-                values["field"] = field_label(values["field"])
+                values["field"] = field_label(values["field"], match.groupdict().get("table") or "")
             return _(message).format(**values)
     return _("The server refused the change: {reason}").format(reason=reason)
 
@@ -582,7 +607,7 @@ def open_conflicts(session: Session) -> list[ConflictView]:
             row_id=row.row_id,
             field=row.field,
             row_label=_row_label(session, row.table_name, row.row_id),
-            field_label=field_label(row.field),
+            field_label=field_label(row.field, row.table_name),
             kept_value=_shown(row.kept_value),
             lost_value=_shown(row.lost_value),
             lost_origin=row.lost_origin,

@@ -15,7 +15,7 @@ PROTOCOL_VERSION = 1
 
 SERVER_SCHEMA = "hotline"
 # The server schema revision this app needs at least (Alembic, app/sync/server_migrations).
-SERVER_SCHEMA_HEAD = "s0001"
+SERVER_SCHEMA_HEAD = "s0002"
 
 # The group role desktops log in under (a member of it): may run the sync functions, nothing else.
 APP_ROLE = "hotline_app"
@@ -38,6 +38,12 @@ TABLES: dict[str, Kind] = {
     "calls": Kind.DOCUMENT,  # a call is a fact with an edit history: edits merge like documents
     "call_revisions": Kind.FACT,
     "sync_conflicts": Kind.DOCUMENT,  # made by the server's merge, resolved (tombstoned) by a person
+    "sla_policies": Kind.DOCUMENT,
+    "calendar_years": Kind.DOCUMENT,
+    "calendar_days": Kind.DOCUMENT,
+    "tickets": Kind.DOCUMENT,  # what people type; status, severity and deadlines come from its events
+    "ticket_events": Kind.FACT,
+    "ticket_calls": Kind.FACT,
 }
 
 

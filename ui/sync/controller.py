@@ -42,7 +42,7 @@ STARTUP_DELAY_MS = 3000  # the first automatic sync, once the window has settled
 STATUS_DEBOUNCE_MS = 300  # local changes in a burst read the counts once
 
 # what a pull may have changed: everything a view shows
-PULLED_CHANGES = OpChanges(calls=True, directory=True, reference=True)
+PULLED_CHANGES = OpChanges(calls=True, directory=True, reference=True, tickets=True)
 
 
 class SyncState(Enum):
