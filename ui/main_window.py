@@ -40,6 +40,9 @@ from ui.operations import Op, OpContext, TaskManager
 from ui.search_index import SearchIndexer, SearchIndexStatus
 from ui.sync.controller import SyncController
 from ui.sync.status import SyncStatusWidget
+from ui.tickets.board import TicketBoard
+from ui.tickets.countdown import Ticker
+from ui.tickets.page import DueSoonPanel
 
 log = logging.getLogger("hotline.ui.main")
 T = TypeVar("T")
@@ -49,7 +52,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 PAGES: tuple[tuple[str, str, bool], ...] = (
     ("calls", N_("Calls"), True),
     ("directory", N_("Directory"), True),
-    ("tickets", N_("Tickets"), False),
+    ("tickets", N_("Tickets"), True),
     ("kb", N_("Knowledge base"), False),
     ("reports", N_("Reports"), False),
 )
@@ -75,6 +78,10 @@ class MainWindow(QMainWindow):
         self.sync_window: Any = None
         self.sync = SyncController(self)
         self.indexer = SearchIndexer(self)
+        self.ticker = Ticker(parent=self)
+        self.tickets_board = TicketBoard(self, self.ticker)
+        self._tickets_page: Any = None  # built on first visit
+        self._tray: Any = None
         self._build_toolbar()
         self._build_pages()
         self._build_status_bar()
@@ -127,6 +134,45 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentIndex(current)
             self._directory_page = page
         return self._directory_page
+
+    @property
+    def tickets_page(self) -> Any:
+        """The ticket list, built (and put in its place in the stack) on first use."""
+        if self._tickets_page is None:
+            from ui.tickets.page import TicketsPage
+
+            page = TicketsPage(self, self.tickets_board)
+            index = self._page_index("tickets")
+            current = self.stack.currentIndex()
+            placeholder = self.stack.widget(index)
+            self.stack.insertWidget(index, page)
+            if placeholder is not None:
+                self.stack.removeWidget(placeholder)
+                placeholder.deleteLater()
+            self.stack.setCurrentIndex(current)
+            self._tickets_page = page
+        return self._tickets_page
+
+    def open_ticket(self, ticket_id: str | None, from_call: str | None = None) -> None:
+        """Open a ticket (None: a new one, from the call ``from_call`` if given)."""
+        from ui.tickets.dialog import TicketDialog
+
+        dialog = TicketDialog(self, ticket_id, from_call=from_call)
+        dialog.show()
+
+    def notify(self, title: str, text: str) -> None:
+        """A warning the engineer should see even in another program: a desktop notification where
+        the system has a tray; the status bar always."""
+        self.status_message(text, 30_000)
+        from PySide6.QtWidgets import QSystemTrayIcon
+
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        if self._tray is None:
+            self._tray = QSystemTrayIcon(self.windowIcon(), self)
+            self._tray.setToolTip(_("Hotline Console"))
+            self._tray.show()
+        self._tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 15_000)
 
     @staticmethod
     def _page_index(name: str) -> int:
@@ -216,6 +262,8 @@ class MainWindow(QMainWindow):
                 item.setToolTip(_("Coming in a later release"))
             self.nav.addItem(item)
             self.stack.addWidget(self.calls_page if name == "calls" else QWidget(self))
+        self.due_soon = DueSoonPanel(self, self.tickets_board)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.due_soon)
         self.nav.currentRowChanged.connect(self._show_row)
         self.nav.setCurrentRow(0)
         central = QWidget(self)
@@ -226,6 +274,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
+    def _start_tickets(self) -> None:
+        self.ticker.start()
+        self.tickets_board.reload()
+
     def _after_first_page(self) -> None:
         """Once the list is on screen, take what start-up built (it lives all session) out of the
         garbage collector's full passes, which would otherwise walk it again and again while the
@@ -233,6 +285,7 @@ class MainWindow(QMainWindow):
         if self._settled:
             return
         self._settled = True
+        QTimer.singleShot(0, self, self._start_tickets)  # after the calls: start-up shows those first
         import gc
 
         gc.freeze()
@@ -240,6 +293,8 @@ class MainWindow(QMainWindow):
     def _show_row(self, row: int) -> None:
         if row == self._page_index("directory"):
             self.directory_page  # noqa: B018 - builds it on first visit
+        if row == self._page_index("tickets"):
+            self.tickets_page  # noqa: B018 - builds it on first visit
         self.stack.setCurrentIndex(row)
 
     def _build_status_bar(self) -> None:
@@ -378,5 +433,6 @@ class MainWindow(QMainWindow):
         messages.remove_listener(self._on_message)
         self.sync.shutdown()  # stops the running sync and closes the connection, so waiting is short
         self.indexer.shutdown()  # what is indexed stays; the rest is indexed at the next start
+        self.ticker.stop()
         self.taskman.wait_for_idle(10_000)
         super().closeEvent(event)

@@ -231,16 +231,27 @@ class CallDetailDialog(QDialog):
         self.edit_button.clicked.connect(self.start_editing)
         self.close_button = QPushButton(_("Close"), self)
         self.close_button.clicked.connect(self.reject)
+        self.ticket_button = QPushButton(_("Create &ticket"), self)
+        self.ticket_button.setObjectName("createTicketButton")
+        self.ticket_button.setToolTip(_("Open a ticket for this call, prefilled from it and linked to it"))
+        self.ticket_button.clicked.connect(self.create_ticket)
         self.save_button = QPushButton(_("&Save"), self)
         self.save_button.setObjectName("saveButton")
         self.save_button.setToolTip(_("Save the changes as a new version (Ctrl+S)"))
         self.save_button.clicked.connect(self.save)
         self.cancel_edit_button = QPushButton(_("&Discard changes"), self)
         self.cancel_edit_button.clicked.connect(self.stop_editing)
-        for button in (self.edit_button, self.close_button, self.save_button, self.cancel_edit_button):
+        for button in (
+            self.ticket_button,
+            self.edit_button,
+            self.close_button,
+            self.save_button,
+            self.cancel_edit_button,
+        ):
             button.setAutoDefault(False)
 
         buttons = QHBoxLayout()
+        buttons.addWidget(self.ticket_button)
         buttons.addStretch(1)
         for button in (self.edit_button, self.cancel_edit_button, self.save_button, self.close_button):
             buttons.addWidget(button)
@@ -358,6 +369,7 @@ class CallDetailDialog(QDialog):
         if not view.exists:
             self.title_label.setText(_("This call no longer exists."))
             self.edit_button.setEnabled(False)
+            self.ticket_button.setEnabled(False)
             for label in self.value_labels.values():
                 label.clear()
             self.question_view.clear()
@@ -642,9 +654,15 @@ class CallDetailDialog(QDialog):
         self.stack.setCurrentIndex(1 if editing else 0)
         self.edit_button.setVisible(not editing)
         self.close_button.setVisible(not editing)
+        self.ticket_button.setVisible(not editing)
         self.save_button.setVisible(editing)
         self.cancel_edit_button.setVisible(editing)
         self.save_button.setDefault(editing)
+
+    def create_ticket(self) -> None:
+        """A new ticket from this call (转工单): the ticket window, prefilled and linked on save."""
+        if self.exists and not self.editing:
+            self.mw.open_ticket(None, from_call=self.call_id)
 
     def start_editing(self) -> None:
         if self._call_input is None or not self.exists:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -77,6 +77,14 @@ class CallsPage(QWidget):
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.doubleClicked.connect(self._double_clicked)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._row_menu)
+        self.ticket_action = QAction(_("Create ticket from this call"), self)
+        self.ticket_action.setObjectName("createTicketFromCall")
+        self.ticket_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.ticket_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.ticket_action.triggered.connect(self.create_ticket_from_current)
+        self.addAction(self.ticket_action)
         vertical = self.view.verticalHeader()
         vertical.setVisible(False)
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # no per-row sizing: rows stay lazy
@@ -265,6 +273,29 @@ class CallsPage(QWidget):
         call_id = self.current_call_id()
         if call_id is not None:
             self.mw.open_call(call_id)
+
+    def create_ticket_from_current(self) -> None:
+        """转工单 (Ctrl+T): a new ticket prefilled from the selected call, linked to it on save."""
+        call_id = self.current_call_id()
+        if call_id is not None:
+            self.mw.open_ticket(None, from_call=call_id)
+
+    def row_menu(self) -> QMenu:
+        menu = QMenu(self)
+        open_action = QAction(_("Open"), menu)
+        open_action.triggered.connect(self.open_current)
+        menu.addAction(open_action)
+        menu.addAction(self.ticket_action)
+        return menu
+
+    def _row_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid():
+            return
+        self.view.setCurrentIndex(index)
+        menu = self.row_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.view.viewport().mapToGlobal(pos))
 
     def _double_clicked(self, index: QModelIndex) -> None:
         call_id = self.model.call_id_at(index.row())

@@ -182,6 +182,9 @@ class AlertTracker(QObject):
         self._tracked[ticket_id] = (label, tuple(states), generation)
         heapq.heappush(self._heap, (self._ticker.now(), next(self._tie), ticket_id, generation))
 
+    def tracked(self) -> list[str]:
+        return list(self._tracked)
+
     def untrack(self, ticket_id: str) -> None:
         self._tracked.pop(ticket_id, None)  # its heap entries are dropped when they come up
 

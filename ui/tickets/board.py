@@ -1,0 +1,132 @@
+"""The open tickets of the window, loaded in the background and shared by every view of them.
+
+The ticket list, the "due soon" panel and the warnings all show the same open tickets; ``TicketBoard``
+loads them once per change (``tickets.list_open_tickets`` on the database lane — it derives every
+deadline from the events), then the views only do countdown arithmetic at each tick. A change saved
+here or pulled by a sync (``OpChanges.tickets``) loads them again; so does a change of site.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from sqlalchemy import select
+
+from app.i18n import N_, _
+from app.services import tickets
+from app.services.tickets import TicketSummary
+from app.sla.policy import TargetKind
+from app.storage.models import TicketAlert
+from ui.changes import OpChanges
+from ui.tickets.countdown import Alert, AlertTracker, Ticker
+
+log = logging.getLogger("hotline.ui.tickets")
+
+
+class TicketAlertStore:
+    """Warnings already raised, kept in the local database (not synced: each desktop warns its
+    engineer once). Reads and writes are single-row and run on the GUI thread at a warning only."""
+
+    def __init__(self, mw: Any) -> None:
+        self.mw = mw
+
+    def raised(self, ticket_id: str) -> set[str]:
+        with self.mw.ctx.db.session() as session:
+            rows = session.execute(
+                select(TicketAlert.target, TicketAlert.threshold).where(TicketAlert.ticket_id == ticket_id)
+            )
+            return {f"{target}:{threshold}" for target, threshold in rows}
+
+    def remember(self, ticket_id: str, key: str) -> None:
+        target, _sep, threshold = key.partition(":")
+        try:
+            with self.mw.ctx.uow() as uow:
+                tickets.mark_alert_shown(uow, ticket_id, TargetKind(target), threshold, self.mw.ticker.now())
+        except Exception:  # a warning shown twice is better than a crash over it
+            log.exception("could not remember the warning %s of ticket %s", key, ticket_id)
+
+
+class TicketBoard(QObject):
+    changed = Signal()  # the open tickets were (re)loaded
+
+    def __init__(self, mw: Any, ticker: Ticker) -> None:
+        super().__init__(mw)
+        self.mw = mw
+        self.ticker = ticker
+        self.summaries: list[TicketSummary] = []
+        self.loaded = False
+        self._loading = False
+        self._again = False
+        self.alerts = AlertTracker(ticker, TicketAlertStore(mw), self)
+        self.alerts.alert.connect(self._warn)
+        mw.taskman.operation_did_execute.connect(self._on_changes)
+        mw.site_changed.connect(lambda _site: self.reload())
+
+    def _on_changes(self, changes: OpChanges) -> None:
+        if changes.tickets or changes.reference:
+            self.reload()
+
+    def reload(self) -> None:
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
+        site_id = self.mw.site_id
+        db = self.mw.ctx.db
+
+        def load(_ctx: object) -> list[TicketSummary]:
+            with db.session() as session:
+                return tickets.list_open_tickets(session, site_id)
+
+        self.mw.op(load).success(self._loaded).failure(self._failed).run()
+
+    def _loaded(self, summaries: list[TicketSummary]) -> None:
+        self._loading = False
+        if self._again:
+            self._again = False
+            self.reload()
+        self.summaries = summaries
+        self.loaded = True
+        shown = {s.id for s in summaries}
+        for old in list(self.alerts.tracked()):
+            if old not in shown:
+                self.alerts.untrack(old)
+        for summary in summaries:
+            if summary.deadlines is not None:
+                self.alerts.track(summary.id, f"{summary.number} {summary.title}", summary.deadlines.targets)
+        self.changed.emit()
+        self.ticker.fire()
+
+    def _failed(self, error: BaseException) -> None:
+        self._loading = False
+        from ui.operations import show_error
+
+        show_error(self.mw, error)
+
+    def summary(self, ticket_id: str) -> TicketSummary | None:
+        return next((s for s in self.summaries if s.id == ticket_id), None)
+
+    def _warn(self, alert: Alert) -> None:
+        """A warning: a desktop notification where the system has a tray, the status bar always."""
+        target = _(TARGET_LABELS[alert.target])
+        if alert.threshold is None:
+            text = _("{ticket}: the {target} deadline has passed.").format(ticket=alert.label, target=target)
+        else:
+            text = _("{ticket}: {target} — {left}.").format(
+                ticket=alert.label, target=target, left=alert.shown.text()
+            )
+        self.mw.notify(_("Ticket deadline"), text)
+
+
+TARGET_LABELS: dict[TargetKind, str] = {
+    TargetKind.RESPONSE: N_("response"),
+    TargetKind.ON_SITE: N_("on-site arrival"),
+    TargetKind.RESOLUTION: N_("resolution"),
+}
+
+
+def due_order(summary: TicketSummary) -> dt.datetime:
+    return summary.next_due_at or dt.datetime.max.replace(tzinfo=dt.UTC)

@@ -1,0 +1,205 @@
+"""The ticket list (工单): open tickets of the window's site, most urgent first, with live countdowns;
+and the "due soon" panel that stays in view whichever page is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.i18n import _
+from app.services.tickets import TicketSummary
+from app.sla.countdown import countdown
+from ui.tickets.board import TicketBoard
+from ui.tickets.countdown import colour_of
+from ui.tickets.list_model import COLUMNS, ID_ROLE, TicketListModel
+
+DUE_SOON_ROWS = 8
+
+
+class _TicketTable(QTableView):
+    def __init__(self, page: TicketsPage) -> None:
+        super().__init__(page)
+        self._page = page
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._page.open_current()
+            return
+        super().keyPressEvent(event)
+
+
+class TicketsPage(QWidget):
+    def __init__(self, mw: Any, board: TicketBoard) -> None:
+        super().__init__(mw)
+        self.setObjectName("ticketsPage")
+        self.mw = mw
+        self.board = board
+        self.model = TicketListModel(board.ticker.now(), self)
+
+        self.new_button = QPushButton(_("New ticket"), self)
+        self.new_button.clicked.connect(lambda: mw.open_ticket(None))
+        self.mine_check = QCheckBox(_("Only mine"), self)
+        self.mine_check.toggled.connect(self._fill)
+        top = QHBoxLayout()
+        top.addWidget(self.new_button)
+        top.addSpacing(12)
+        top.addWidget(self.mine_check)
+        top.addStretch(1)
+
+        self.view = _TicketTable(self)
+        self.view.setObjectName("ticketTable")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(24)
+        self.view.setWordWrap(False)
+        header = self.view.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        for column, (_name, _label, width) in enumerate(COLUMNS):
+            self.view.setColumnWidth(column, width)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.view.doubleClicked.connect(lambda index: self._open(index))
+
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("ticketCount")
+        self.empty_label = QLabel(self)
+        self.empty_label.setStyleSheet("QLabel { color: palette(mid); }")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        status = QHBoxLayout()
+        status.addWidget(self.count_label)
+        status.addSpacing(12)
+        status.addWidget(self.empty_label)
+        status.addStretch(1)
+        layout.addLayout(status)
+
+        board.changed.connect(self._fill)
+        board.ticker.tick.connect(self._tick)
+        self._fill()
+
+    def _rows(self) -> list[TicketSummary]:
+        rows = self.board.summaries
+        if self.mine_check.isChecked():
+            rows = [s for s in rows if s.assignee == self.mw.ctx.engineer]
+        return rows
+
+    def _fill(self) -> None:
+        current = self.current_ticket_id()
+        rows = self._rows()
+        self.model.set_rows(rows)
+        self.count_label.setText(_("{count} open tickets").format(count=f"{len(rows):,}"))
+        self.empty_label.setText("" if rows or not self.board.loaded else _("No open tickets."))
+        if current is not None:
+            row = self.model.row_of(current)
+            if row is not None:
+                self.view.selectRow(row)
+
+    def _tick(self, now: Any) -> None:
+        if not self.isVisible():
+            return  # a hidden list needs no redraw; it is drawn afresh when shown
+        first = self.view.rowAt(0)
+        last = self.view.rowAt(self.view.viewport().height() - 1)
+        if first < 0:
+            first = 0
+        if last < 0:
+            last = self.model.rowCount() - 1
+        self.model.tick_rows(now, first, last)
+
+    def current_ticket_id(self) -> str | None:
+        index = self.view.currentIndex()
+        return str(index.data(ID_ROLE)) if index.isValid() else None
+
+    def open_current(self) -> None:
+        self._open(self.view.currentIndex())
+
+    def _open(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.mw.open_ticket(str(index.data(ID_ROLE)))
+
+
+class DueSoonPanel(QDockWidget):
+    """The open tickets whose next deadline is nearest, always in view (a dock the engineer may move
+    or close from the View menu)."""
+
+    def __init__(self, mw: Any, board: TicketBoard) -> None:
+        super().__init__(_("Due soon"), mw)
+        self.setObjectName("dueSoonPanel")
+        self.mw = mw
+        self.board = board
+        self.list = QListWidget(self)
+        self.list.setObjectName("dueSoonList")
+        self.list.itemActivated.connect(self._open)
+        self.list.itemDoubleClicked.connect(self._open)
+        self.empty = QLabel(_("No open tickets."), self)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("QLabel { color: palette(mid); }")
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.list)
+        layout.addWidget(self.empty)
+        self.setWidget(body)
+        self._shown: list[TicketSummary] = []
+        board.changed.connect(self._fill)
+        board.ticker.tick.connect(self._tick)
+        self._fill()
+
+    def _fill(self) -> None:
+        self._shown = [s for s in self.board.summaries if s.next_due_at is not None][:DUE_SOON_ROWS]
+        self.list.clear()
+        for summary in self._shown:
+            item = QListWidgetItem()
+            item.setData(ID_ROLE, summary.id)
+            self.list.addItem(item)
+        self.list.setVisible(bool(self._shown))
+        self.empty.setVisible(not self._shown)
+        self._tick(self.board.ticker.now())
+
+    def _tick(self, now: Any) -> None:
+        for row, summary in enumerate(self._shown):
+            item = self.list.item(row)
+            state = _next_target(summary, now)
+            if item is None or state is None:
+                continue
+            shown = countdown(state, now)
+            item.setText(f"{summary.number}  {shown.text()}\n{summary.title}")
+            item.setForeground(colour_of(shown))
+            item.setToolTip(state.explanation())
+
+    def _open(self, item: QListWidgetItem) -> None:
+        self.mw.open_ticket(str(item.data(ID_ROLE)))
+
+
+def _next_target(summary: TicketSummary, now: Any) -> Any:
+    """The open target whose deadline comes first (or passed first)."""
+    if summary.deadlines is None:
+        return None
+    open_targets = [
+        (t.due, n, t) for n, t in enumerate(summary.deadlines.targets) if t.met_at is None and t.due
+    ]
+    if open_targets:
+        return min(open_targets)[2]
+    waiting = [t for t in summary.deadlines.targets if t.met_at is None]
+    return waiting[0] if waiting else None
