@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.tickets_board = TicketBoard(self, self.ticker)
         self._tickets_page: Any = None  # built on first visit
         self._tray: Any = None
+        self._ticket_windows: list[Any] = []
         self._build_toolbar()
         self._build_pages()
         self._build_status_bar()
@@ -157,7 +158,15 @@ class MainWindow(QMainWindow):
         """Open a ticket (None: a new one, from the call ``from_call`` if given)."""
         from ui.tickets.dialog import TicketDialog
 
+        self._ticket_windows = [w for w in self._ticket_windows if w.isVisible()]
+        if ticket_id is not None:
+            for window in self._ticket_windows:  # already open: bring it forward, not a second copy
+                if window.ticket_id == ticket_id:
+                    window.raise_()
+                    window.activateWindow()
+                    return
         dialog = TicketDialog(self, ticket_id, from_call=from_call)
+        self._ticket_windows.append(dialog)
         dialog.show()
 
     def notify(self, title: str, text: str) -> None:

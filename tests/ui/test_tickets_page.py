@@ -115,3 +115,15 @@ def test_a_warning_is_shown_once_when_a_threshold_is_reached(
     load(qtbot, main_window, clock)
     main_window.ticker.fire()
     assert len(shown) == 1
+
+
+def test_opening_a_ticket_that_is_already_open_brings_its_window_forward(
+    qtbot: Any, ui_ctx: AppContext, main_window: Any
+) -> None:
+    ticket_id = make_ticket(ui_ctx, "国库支付申请无法提交", at(9, 40))
+    main_window.open_ticket(ticket_id)
+    main_window.open_ticket(ticket_id)
+    windows = [w for w in main_window._ticket_windows if w.isVisible()]
+    assert len(windows) == 1 and windows[0].ticket_id == ticket_id
+    qtbot.waitUntil(lambda: not windows[0]._loading, timeout=10_000)
+    windows[0].close()
