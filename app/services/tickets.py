@@ -603,11 +603,19 @@ def recompute(session: Session, ticket_ids: Iterable[str], now: dt.datetime) -> 
         return
     config = _config(session)
     events = _events_of(session, ids)
+    # the tickets and their states in a few queries: session.get below then finds them in the
+    # identity map instead of asking SQLite once per ticket (thousands after a calendar edit)
+    held: list[object] = []  # the identity map holds objects weakly: keep them until written
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        held += session.scalars(select(Ticket).where(Ticket.id.in_(chunk))).all()
+        held += session.scalars(select(TicketState).where(TicketState.ticket_id.in_(chunk))).all()
     for ticket_id in ids:
         ticket = session.get(Ticket, ticket_id)
         if ticket is not None:
             _write_state(session, ticket, events[ticket_id], config, now)
     session.flush()
+    del held
 
 
 def _open_ids(session: Session) -> list[str]:

@@ -1,9 +1,9 @@
 """The open tickets as a table, with a live countdown per target.
 
-The rows are the board's ``TicketSummary`` list (deadlines already derived). A tick changes only the
-countdown cells of the rows on screen (``tick_rows``): Qt then asks for those cells and each is one
-``countdown()`` — arithmetic on the precomputed state — so a tick costs the same with 50 tickets or
-5,000.
+The rows are the board's ``TicketSummary`` list (deadlines already derived). A tick sets the time
+(``set_now``) and the page repaints the countdown cells of the rows on screen: Qt then asks for those
+cells, each one ``countdown()`` — arithmetic on the precomputed state — so a tick costs the same with
+50 tickets or 5,000.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
 
 from app.i18n import N_, _
 from app.services.tickets import TicketSummary
@@ -41,6 +42,9 @@ TARGET_COLUMNS: dict[str, TargetKind] = {
     "on_site": TargetKind.ON_SITE,
     "resolution": TargetKind.RESOLUTION,
 }
+_ROLES = frozenset(
+    {Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole, ID_ROLE}
+)
 FIRST_COUNTDOWN = COLUMN_INDEX["response"]
 LAST_COUNTDOWN = COLUMN_INDEX["resolution"]
 
@@ -50,23 +54,38 @@ class TicketListModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[TicketSummary] = []
         self._now = now
+        self._shown: dict[tuple[str, TargetKind], tuple[dt.datetime, str, QColor]] = {}
 
     def set_rows(self, rows: list[TicketSummary]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
+        self._shown.clear()
         self.endResetModel()
 
-    def tick_rows(self, now: dt.datetime, first: int, last: int) -> None:
-        """A new second: the countdown cells of rows ``first``…``last`` (those on screen) change."""
+    def set_now(self, now: dt.datetime) -> None:
+        """A new second. The countdown cells are worked out when they are painted, so the view only
+        has to repaint them (``TicketsPage._tick``): no signal per cell, which costs more than the
+        countdowns themselves."""
         self._now = now
-        if not self._rows or first > last:
-            return
-        first, last = max(first, 0), min(last, len(self._rows) - 1)
-        self.dataChanged.emit(
-            self.index(first, FIRST_COUNTDOWN),
-            self.index(last, LAST_COUNTDOWN),
-            [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole],
-        )
+        if len(self._shown) > 4 * len(self._rows) + 64:
+            self._shown.clear()  # rows scrolled past: keep the memo to about what is on screen
+
+    def countdown_cell(self, row: int, column: int) -> tuple[str, QColor | None]:
+        """The text and colour of a countdown cell now (for the page's painter: straight from Python,
+        without two trips through Qt per cell)."""
+        summary = self.summary_at(row)
+        target = TARGET_COLUMNS.get(COLUMNS[column][0])
+        if summary is None or target is None or summary.deadlines is None:
+            return "—", None
+        key = (summary.id, target)
+        cached = self._shown.get(key)
+        if cached is None or cached[0] != self._now:  # one countdown per cell and second
+            state = summary.deadlines.target(target)
+            if state is None:
+                return "—", None
+            shown = countdown(state, self._now)
+            cached = self._shown[key] = (self._now, shown.text(), colour_of(shown))
+        return cached[1], cached[2]
 
     def summary_at(self, row: int) -> TicketSummary | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
@@ -91,21 +110,20 @@ class TicketListModel(QAbstractTableModel):
         summary = self.summary_at(index.row())
         if summary is None:
             return None
-        name = COLUMNS[index.column()][0]
+        if role not in _ROLES:
+            return None  # Qt asks a dozen roles per cell at every repaint: answer the rest at once
         if role == ID_ROLE:
             return summary.id
+        name = COLUMNS[index.column()][0]
         target = TARGET_COLUMNS.get(name)
         if target is not None:
             state = summary.deadlines.target(target) if summary.deadlines is not None else None
             if state is None:
                 return "—" if role == Qt.ItemDataRole.DisplayRole else None
-            if role == Qt.ItemDataRole.DisplayRole:
-                return countdown(state, self._now).text()
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return colour_of(countdown(state, self._now))
             if role == Qt.ItemDataRole.ToolTipRole:
                 return state.explanation()
-            return None
+            text, colour = self.countdown_cell(index.row(), index.column())
+            return text if role == Qt.ItemDataRole.DisplayRole else colour
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(summary, name)
         if role == Qt.ItemDataRole.ToolTipRole and name == "title" and summary.flagged:
