@@ -4,12 +4,14 @@
     hotline demo --calls N [--contacts M] [--seed S] [--months K]    add sample data (no outbox)
     hotline import calls FILE [--site CODE_OR_NAME] [--dry-run]      import a ledger (.xlsx / .csv)
     hotline export calls [--format csv|xlsx] -o FILE [--from DATE] [--to DATE] [--site CODE]
+    hotline import tickets FILE [--site CODE_OR_NAME] [--dry-run]    carry open tickets over (.xlsx / .csv)
+    hotline export tickets [--format csv|xlsx] [-o FILE] [--site S] [--from DATE] [--to DATE] [--all|--open]
     hotline sync [--server URL]                                      sync with the shared server now
     hotline server init|upgrade|status|mark-restored --server URL    administer the shared server
     hotline server add-user NAME --server URL --password-stdin       a login for a desktop
 
 Every command takes ``--data-dir`` (default: ``$HOTLINE_DATA_DIR``, else the user data folder) and
-``--lang``. Exit codes: 0 done; 1 the ledger has bad rows, so nothing was imported; 2 a problem of the
+``--lang``. Exit codes: 0 done; 1 the file has bad rows, so nothing was imported; 2 a problem of the
 environment or of the given file, explained on stderr; 3 a bug of ours (a crash report is written).
 
 No PySide6 here: the window's module is imported only when the window is asked for.
@@ -35,6 +37,7 @@ from app.paths import resolve_data_dir
 MAX_PRINTED_PROBLEMS = 200
 PROGRESS_EVERY = 50_000
 IMPORT_PROGRESS_EVERY = 10_000
+TICKET_PROGRESS_EVERY = 500
 EXIT_OK, EXIT_BAD_ROWS, EXIT_USER_ERROR, EXIT_BUG = 0, 1, 2, 3
 
 
@@ -64,6 +67,11 @@ class _Run:
 
 
 Handler = Callable[[argparse.Namespace, _Run], int]
+
+
+def _now() -> dt.datetime:
+    """The clock of the ticket commands (tests set their own)."""
+    return dt.datetime.now(dt.UTC)
 
 
 def _err(text: str) -> None:
@@ -173,6 +181,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     import_calls.add_argument("--dry-run", action="store_true", help=_("only check the file, import nothing"))
     import_calls.set_defaults(handler=_cmd_import_calls)
+    import_tickets = import_kinds.add_parser(
+        "tickets",
+        help=_("carry open tickets over from a spreadsheet (.xlsx or .csv)"),
+        description=_(
+            "Carry tickets over from a spreadsheet (.xlsx or .csv; columns 站点, 标题, 单位, 来电人, 电话, "
+            "系统, 模块, 类别, 严重程度, 处理方式, 处理人, 报告时间, 状态 and, where known, 响应时间, "
+            "转现场时间, 到场时间, 挂起时间, 恢复时间, 解决时间, 关闭时间). The history is replayed, so "
+            "deadlines and outcomes are derived as for tickets made in the app. Every row is checked "
+            "first: if any row is wrong, nothing is imported."
+        ),
+    )
+    _common_options(import_tickets, top_level=False)
+    import_tickets.add_argument("file", metavar="FILE", help=_("the tickets file"))
+    import_tickets.add_argument(
+        "--site",
+        metavar="CODE_OR_NAME",
+        help=_("service site for rows without one (default: the current site)"),
+    )
+    import_tickets.add_argument(
+        "--dry-run", action="store_true", help=_("only check the file, import nothing")
+    )
+    import_tickets.set_defaults(handler=_cmd_import_tickets)
 
     export = commands.add_parser("export", help=_("export data to a file"))
     _common_options(export, top_level=False)
@@ -199,6 +229,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_calls.add_argument("--site", metavar="CODE", help=_("only this service site (default: all sites)"))
     export_calls.set_defaults(handler=_cmd_export_calls)
+    export_tickets = export_kinds.add_parser(
+        "tickets",
+        help=_("export tickets with their deadlines and outcomes (.xlsx or .csv)"),
+        description=_(
+            "Export one row per ticket: its details, status and history, and for each target (response, "
+            "on-site arrival, resolution) the due time, why it is due then, and whether it was met. "
+            "Open tickets exported this way can be imported again."
+        ),
+    )
+    _common_options(export_tickets, top_level=False)
+    export_tickets.add_argument(
+        "--format", choices=("csv", "xlsx"), help=_("file format (default: from the file name, else csv)")
+    )
+    export_tickets.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help=_("the file to write (default: tickets-<today>.csv or .xlsx in the current folder)"),
+    )
+    export_tickets.add_argument(
+        "--from",
+        dest="date_from",
+        metavar="DATE",
+        type=_day,
+        help=_("first day the tickets were reported (inclusive), e.g. 2026-01-01"),
+    )
+    export_tickets.add_argument(
+        "--to",
+        dest="date_to",
+        metavar="DATE",
+        type=_day,
+        help=_("last day the tickets were reported (inclusive), e.g. 2026-12-31"),
+    )
+    export_tickets.add_argument(
+        "--site", metavar="CODE_OR_NAME", help=_("only this service site (default: all sites)")
+    )
+    which = export_tickets.add_mutually_exclusive_group()
+    which.add_argument(
+        "--all", dest="open_only", action="store_false", help=_("open and finished tickets (the default)")
+    )
+    which.add_argument("--open", dest="open_only", action="store_true", help=_("only open tickets"))
+    export_tickets.set_defaults(handler=_cmd_export_tickets, open_only=False)
 
     sync = commands.add_parser(
         "sync",
@@ -406,6 +478,102 @@ def _cmd_export_calls(args: argparse.Namespace, run: _Run) -> int:
             ).format(count=result.truncated_cells)
         )
     _out(_("Exported {count} calls to {path}.").format(count=result.rows, path=output))
+    return EXIT_OK
+
+
+def _cmd_import_tickets(args: argparse.Namespace, run: _Run) -> int:
+    from app.importexport.tickets_io import TicketFileError, read_tickets
+    from app.services.ticket_import import import_tickets
+
+    path = Path(args.file)
+    found = read_tickets(path)  # before opening the data: a wrong file costs nothing
+    if found.ignored_headers:
+        _err(_("Columns not imported: {names}").format(names="、".join(found.ignored_headers)))
+    if not found.entries:
+        raise TicketFileError(_("{path} has a header row but no tickets.").format(path=path))
+    ctx = run.open()
+    site_id = _site_id(ctx, args.site) if args.site else ctx.current_site_id()
+    printed = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal printed
+        if done - printed >= TICKET_PROGRESS_EVERY:
+            printed = done
+            _err(_("{done:,} of {total:,} tickets checked …").format(done=done, total=total))
+
+    with ctx.uow() as uow:
+        result = import_tickets(
+            uow,
+            found.entries,
+            site_id,
+            ctx.engineer,
+            _now(),
+            progress,
+            commit=not args.dry_run and not found.problems,
+        )
+    problems = sorted(found.problems + result.problems, key=lambda p: p.row)
+    if problems:
+        for problem in problems[:MAX_PRINTED_PROBLEMS]:
+            _err(str(problem))
+        if len(problems) > MAX_PRINTED_PROBLEMS:
+            _err(_("… and {count} more problems.").format(count=len(problems) - MAX_PRINTED_PROBLEMS))
+        _err(
+            _(
+                "{bad} of {total} rows have problems, so nothing was imported. Correct them and "
+                "import the file again."
+            ).format(bad=len({p.row for p in problems}), total=len(found.entries))
+        )
+        return EXIT_BAD_ROWS
+    if args.dry_run:
+        _out(
+            _("Checked {count} tickets: all can be imported. Nothing was imported (--dry-run).").format(
+                count=result.checked
+            )
+        )
+        return EXIT_OK
+    _out(_("Imported {count} tickets.").format(count=result.imported))
+    return EXIT_OK
+
+
+def _cmd_export_tickets(args: argparse.Namespace, run: _Run) -> int:
+    from app.importexport.calls_io import LOCAL_TZ
+    from app.importexport.tickets_io import write_tickets
+    from app.services.ticket_import import TicketQuery, iter_ticket_entries
+
+    if args.date_from and args.date_to and args.date_to < args.date_from:
+        raise UserFacingError(_("The last day (--to) is before the first day (--from)."))
+    now = _now().replace(second=0, microsecond=0)  # "overdue by" to the minute, as the times are
+    if args.output:
+        output = Path(args.output)
+        file_format = args.format or ("xlsx" if output.suffix.lower() == ".xlsx" else "csv")
+    else:
+        file_format = args.format or "csv"
+        output = Path(f"tickets-{now.astimezone(LOCAL_TZ):%Y-%m-%d}.{file_format}")
+    ctx = run.open()
+    query = TicketQuery(
+        site_id=_site_id(ctx, args.site) if args.site else None,
+        reported_from=dt.datetime.combine(args.date_from, dt.time(), LOCAL_TZ) if args.date_from else None,
+        reported_to=(
+            dt.datetime.combine(args.date_to + dt.timedelta(days=1), dt.time(), LOCAL_TZ)
+            if args.date_to
+            else None
+        ),
+        open_only=args.open_only,
+    )
+
+    def progress(done: int) -> None:
+        _err(_("{done:,} tickets written …").format(done=done))
+
+    with ctx.db.session() as session:
+        result = write_tickets(output, iter_ticket_entries(session, query, now), file_format, progress)
+    if result.truncated_cells:
+        _err(
+            _(
+                "{count} texts were longer than an Excel cell holds (32,767 characters) and were cut; "
+                "export CSV for the complete texts."
+            ).format(count=result.truncated_cells)
+        )
+    _out(_("Exported {count} tickets to {path}.").format(count=result.rows, path=output))
     return EXIT_OK
 
 
