@@ -34,7 +34,9 @@ from app.settings import OPTIONS
 from app.sync.config import ServerConfig
 from ui import dialogs
 from ui.changes import OpChanges
+from ui.settings.calendar_page import CalendarPage
 from ui.settings.reference_editor import ReferenceEditor
+from ui.settings.sla_page import PolicyPage
 from ui.sync.settings_page import ServerPage
 from ui.widgets.field_errors import error_label, show_field_error, stacked
 from ui.widgets.forms import add_row
@@ -243,10 +245,14 @@ class SettingsDialog(QDialog):
         self.reference_page = ReferenceEditor(mw, self)
         self.reference_page.changed.connect(self.general_page.refresh_sites)
         self.server_page = ServerPage(mw, self)
+        self.policy_page = PolicyPage(mw, self)
+        self.calendar_page = CalendarPage(mw, self)
         self.pages: list[tuple[str, QWidget]] = [
             (_("General"), self.general_page),
             (_("Reference data"), self.reference_page),
             (_("Shared server"), self.server_page),
+            (_("Service levels"), self.policy_page),
+            (_("Working-day calendar"), self.calendar_page),
         ]
         self.page_list = QListWidget(self)
         self.page_list.setObjectName("settingsPages")
