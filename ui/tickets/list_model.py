@@ -25,16 +25,16 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("number", N_("Ticket no."), 120),
+    ("number", N_("Ticket no."), 125),
     ("title", N_("Title"), 260),
-    ("unit", N_("Unit"), 150),
-    ("severity", N_("Severity"), 60),
-    ("status", N_("Status"), 90),
-    ("assignee", N_("Assignee"), 70),
-    ("response", N_("Response"), 130),
-    ("on_site", N_("On site"), 130),
-    ("resolution", N_("Resolution"), 130),
-    ("reported", N_("Reported"), 120),
+    ("unit", N_("Unit"), 130),
+    ("severity", N_("Severity"), 56),
+    ("status", N_("Status"), 70),
+    ("assignee", N_("Assignee"), 56),
+    ("response", N_("Response"), 112),
+    ("on_site", N_("On site"), 112),
+    ("resolution", N_("Resolution"), 112),
+    ("reported", N_("Reported"), 90),
 )
 COLUMN_INDEX = {name: i for i, (name, _label, _width) in enumerate(COLUMNS)}
 TARGET_COLUMNS: dict[str, TargetKind] = {
@@ -86,6 +86,9 @@ class TicketListModel(QAbstractTableModel):
             shown = countdown(state, self._now)
             cached = self._shown[key] = (self._now, shown.text(), colour_of(shown))
         return cached[1], cached[2]
+
+    def has_target(self, target: TargetKind) -> bool:
+        return any(s.deadlines is not None and s.deadlines.target(target) is not None for s in self._rows)
 
     def summary_at(self, row: int) -> TicketSummary | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None

@@ -28,9 +28,17 @@ from PySide6.QtWidgets import (
 from app.i18n import _
 from app.services.tickets import TicketSummary
 from app.sla.countdown import countdown
+from app.sla.policy import TargetKind
 from ui.tickets.board import TicketBoard
 from ui.tickets.countdown import colour_of
-from ui.tickets.list_model import COLUMNS, FIRST_COUNTDOWN, ID_ROLE, LAST_COUNTDOWN, TicketListModel
+from ui.tickets.list_model import (
+    COLUMN_INDEX,
+    COLUMNS,
+    FIRST_COUNTDOWN,
+    ID_ROLE,
+    LAST_COUNTDOWN,
+    TicketListModel,
+)
 
 DUE_SOON_ROWS = 8
 
@@ -142,6 +150,8 @@ class TicketsPage(QWidget):
         rows = self._rows()
         self._painted.clear()  # the reset repaints everything
         self.model.set_rows(rows)
+        # most contracts have no on-site target for most tickets: its column only when one has it
+        self.view.setColumnHidden(COLUMN_INDEX["on_site"], not self.model.has_target(TargetKind.ON_SITE))
         self.count_label.setText(_("{count} open tickets").format(count=f"{len(rows):,}"))
         self.empty_label.setText("" if rows or not self.board.loaded else _("No open tickets."))
         if current is not None:
@@ -188,6 +198,7 @@ class DueSoonPanel(QDockWidget):
     def __init__(self, mw: Any, board: TicketBoard) -> None:
         super().__init__(_("Due soon"), mw)
         self.setObjectName("dueSoonPanel")
+        self.setMinimumWidth(280)
         self.mw = mw
         self.board = board
         self.list = QListWidget(self)
