@@ -376,8 +376,8 @@ def _cmd_demo(args: argparse.Namespace, run: _Run) -> int:
 
 
 def _site_id(ctx: AppContext, wanted: str) -> str:
-    from app.services.call_import import name_key
     from app.services.reference import list_sites
+    from app.services.reference_names import name_key
 
     with ctx.db.session() as session:
         sites = list_sites(session, include_inactive=True)

@@ -13,11 +13,10 @@ The file formats themselves live in ``app.importexport.calls_io``.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import ValidationError
@@ -25,7 +24,7 @@ from app.i18n import N_, _
 from app.ids import uuid7
 from app.services import calls
 from app.services.calls import CallInput, CallQuery
-from app.services.reference import list_categories, list_modules, list_sites, list_systems
+from app.services.reference_names import ReferenceNames, not_found
 from app.storage.models import (
     CALL_KEY_SLOTS,
     Call,
@@ -40,8 +39,6 @@ from app.storage.models import (
 )
 from app.storage.uow import UnitOfWork
 
-# A list of valid names is added to a "not found" message only when it is short enough to read.
-MAX_LISTED_NAMES = 12
 EXPORT_CHUNK = 2000
 FLUSH_EVERY = 1000
 
@@ -91,83 +88,6 @@ class ImportPlan:
     problems: list[RowProblem] = field(default_factory=list)
 
 
-def name_key(name: str) -> str:
-    """How names are compared: full-width folded, case and spaces ignored."""
-    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
-def _listing(names: Iterable[str]) -> str:
-    return "、".join(names)
-
-
-class _Reference:
-    """The reference data of every site, looked up by name (inactive entries too: old ledgers use them)."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.sites = list_sites(session, include_inactive=True)
-        self._site_by_key: dict[str, Site] = {}
-        for site in self.sites:
-            self._site_by_key.setdefault(name_key(site.code), site)
-            self._site_by_key.setdefault(name_key(site.name), site)
-        self.categories = list_categories(session, include_inactive=True)
-        self._category_by_key = {name_key(c.name): c for c in reversed(self.categories)}
-        self._systems: dict[str, list[System]] = {}
-        self._modules: dict[str, list[Module]] = {}
-        self._orgs: dict[tuple[str, str], str | None] = {}
-
-    def site(self, name: str) -> Site | None:
-        return self._site_by_key.get(name_key(name))
-
-    def site_by_id(self, site_id: str) -> Site | None:
-        return next((s for s in self.sites if s.id == site_id), None)
-
-    def systems(self, site_id: str) -> list[System]:
-        if site_id not in self._systems:
-            self._systems[site_id] = list_systems(self.session, site_id, include_inactive=True)
-        return self._systems[site_id]
-
-    def modules(self, system_id: str) -> list[Module]:
-        if system_id not in self._modules:
-            self._modules[system_id] = list_modules(self.session, system_id, include_inactive=True)
-        return self._modules[system_id]
-
-    def category(self, name: str) -> Category | None:
-        return self._category_by_key.get(name_key(name))
-
-    def organisation_id(self, site_id: str, unit_name: str) -> str | None:
-        """The unit of that name at this site (or at no particular site), if the directory has one."""
-        cleaned = " ".join(unit_name.split())
-        if not cleaned:
-            return None
-        cache_key = (site_id, cleaned)
-        if cache_key not in self._orgs:
-            self._orgs[cache_key] = self.session.scalar(
-                select(Organisation.id)
-                .where(
-                    Organisation.deleted.is_(False),
-                    Organisation.name == cleaned,
-                    or_(Organisation.site_id == site_id, Organisation.site_id.is_(None)),
-                )
-                .order_by(Organisation.site_id.is_(None))  # this site's unit before a shared one
-                .limit(1)
-            )
-        return self._orgs[cache_key]
-
-
-def _find(rows: Sequence[System] | Sequence[Module], name: str) -> System | Module | None:
-    wanted = name_key(name)
-    matches = [r for r in rows if name_key(r.name) == wanted]
-    matches.sort(key=lambda r: not r.active)  # an active entry wins over a retired one of the same name
-    return matches[0] if matches else None
-
-
-def _not_found(template_with_list: str, template: str, names: list[str], **values: str) -> str:
-    if names and len(names) <= MAX_LISTED_NAMES:
-        return template_with_list.format(names=_listing(names), **values)
-    return template.format(**values)
-
-
 def resolve_entries(
     session: Session,
     entries: Iterable[LedgerEntry],
@@ -175,7 +95,7 @@ def resolve_entries(
     default_engineer: str = "",
 ) -> ImportPlan:
     """Match every entry's names and check it as ``record_call`` would. Writes nothing."""
-    ref = _Reference(session)
+    ref = ReferenceNames(session)
     plan = ImportPlan()
     for entry in entries:
         problems: list[str] = []
@@ -191,82 +111,17 @@ def resolve_entries(
 
 
 def _resolve_one(
-    ref: _Reference, entry: LedgerEntry, default_site_id: str, default_engineer: str, problems: list[str]
+    ref: ReferenceNames, entry: LedgerEntry, default_site_id: str, default_engineer: str, problems: list[str]
 ) -> CallInput | None:
-    site: Site | None
-    if entry.site.strip():
-        site = ref.site(entry.site)
-        if site is None:
-            problems.append(
-                _not_found(
-                    _("Unknown service site “{name}”. Valid sites: {names}."),
-                    _("Unknown service site “{name}”."),
-                    [s.name for s in ref.sites],
-                    name=entry.site.strip(),
-                )
-            )
-            return None
-    else:
-        site = ref.site_by_id(default_site_id) if default_site_id else None
-        if site is None:
-            problems.append(_("No service site: fill in the 服务站点 column or choose one with --site."))
-            return None
-
-    system: System | None = None
-    module: Module | None = None
-    if entry.system.strip():
-        systems = ref.systems(site.id)
-        found = _find(systems, entry.system)
-        if isinstance(found, System):
-            system = found
-        else:
-            problems.append(
-                _not_found(
-                    _("Unknown system “{name}” at {site}. Valid systems: {names}."),
-                    _("Unknown system “{name}” at {site}."),
-                    [s.name for s in systems if s.active],
-                    name=entry.system.strip(),
-                    site=site.name,
-                )
-            )
-    if entry.module.strip():
-        if system is not None:
-            modules = ref.modules(system.id)
-            found = _find(modules, entry.module)
-            if isinstance(found, Module):
-                module = found
-            else:
-                problems.append(
-                    _not_found(
-                        _("Unknown module “{name}” in {system}. Valid modules: {names}."),
-                        _("Unknown module “{name}” in {system}."),
-                        [m.name for m in modules if m.active],
-                        name=entry.module.strip(),
-                        system=system.name,
-                    )
-                )
-        elif not entry.system.strip():
-            # No system given: the module's name may still say which system it belongs to.
-            candidates = [
-                m
-                for s in ref.systems(site.id)
-                for m in ref.modules(s.id)
-                if name_key(m.name) == name_key(entry.module)
-            ]
-            owners = {m.system_id for m in candidates}
-            if len(owners) == 1:
-                module = candidates[0]
-                system = next(s for s in ref.systems(site.id) if s.id == module.system_id)
-            elif owners:
-                problems.append(
-                    _("The module “{name}” exists in several systems; fill in the system (系统).").format(
-                        name=entry.module.strip()
-                    )
-                )
-            else:
-                problems.append(
-                    _("Unknown module “{name}” at {site}.").format(name=entry.module.strip(), site=site.name)
-                )
+    site = ref.resolve_site(
+        entry.site,
+        default_site_id,
+        _("No service site: fill in the 服务站点 column or choose one with --site."),
+        problems,
+    )
+    if site is None:
+        return None
+    system, module = ref.resolve_system_module(site, entry.system, entry.module, problems)
 
     category: Category | None = None
     if not entry.category.strip():
@@ -275,7 +130,7 @@ def _resolve_one(
         category = ref.category(entry.category)
         if category is None:
             problems.append(
-                _not_found(
+                not_found(
                     _("Unknown category “{name}”. Valid categories: {names}."),
                     _("Unknown category “{name}”."),
                     [c.name for c in ref.categories if c.active],

@@ -33,7 +33,7 @@ The file formats themselves live in ``app.importexport.tickets_io``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeAlias
@@ -44,17 +44,17 @@ from sqlalchemy.orm import Session
 from app.errors import ValidationError
 from app.i18n import _
 from app.services import sla_config, tickets
-from app.services.call_import import RowProblem, name_key
+from app.services.call_import import RowProblem
 from app.services.reference import list_categories, list_modules, list_sites, list_systems
+from app.services.reference_names import ReferenceNames, name_key, not_found
 from app.services.tickets import TicketActionError, TicketInput, TicketStatus
 from app.sla.events import EventKind, Handling
 from app.sla.policy import Policy, TargetKind
 from app.sla.wall_time import SHANGHAI
-from app.storage.models import Category, Module, Organisation, Site, System, Ticket, TicketState
+from app.storage.models import Category, Ticket, TicketState
 from app.storage.uow import UnitOfWork
 
 # A list of valid names is added to a "not found" message only when it is short enough to read.
-MAX_LISTED_NAMES = 12
 
 
 class Step(StrEnum):
@@ -151,162 +151,17 @@ def _moment_text(moment: dt.datetime) -> str:
     return f"{moment.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
 
 
-def _listing(names: Iterable[str]) -> str:
-    return "、".join(names)
-
-
-def _not_found(template_with_list: str, template: str, names: list[str], **values: str) -> str:
-    if names and len(names) <= MAX_LISTED_NAMES:
-        return template_with_list.format(names=_listing(names), **values)
-    return template.format(**values)
-
-
-# --- names ----------------------------------------------------------------------------------------
-
-
-class _Reference:
+class _Reference(ReferenceNames):
     """Every site's reference data and policy, looked up by name (inactive entries too)."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
-        self.sites = list_sites(session, include_inactive=True)
-        self._site_by_key: dict[str, Site] = {}
-        for site in self.sites:
-            self._site_by_key.setdefault(name_key(site.code), site)
-            self._site_by_key.setdefault(name_key(site.name), site)
-        self.categories = list_categories(session, include_inactive=True)
-        self._category_by_key = {name_key(c.name): c for c in reversed(self.categories)}
-        self._systems: dict[str, list[System]] = {}
-        self._modules: dict[str, list[Module]] = {}
+        super().__init__(session)
         self._policies = sla_config.load_policies(session)
-
-    def site(self, name: str) -> Site | None:
-        return self._site_by_key.get(name_key(name))
-
-    def site_by_id(self, site_id: str) -> Site | None:
-        return next((s for s in self.sites if s.id == site_id), None)
-
-    def systems(self, site_id: str) -> list[System]:
-        if site_id not in self._systems:
-            self._systems[site_id] = list_systems(self.session, site_id, include_inactive=True)
-        return self._systems[site_id]
-
-    def modules(self, system_id: str) -> list[Module]:
-        if system_id not in self._modules:
-            self._modules[system_id] = list_modules(self.session, system_id, include_inactive=True)
-        return self._modules[system_id]
-
-    def category(self, name: str) -> Category | None:
-        return self._category_by_key.get(name_key(name))
 
     def policy(self, site_id: str) -> Policy | None:
         """The policy a new ticket of the site gets (None: the service will say the site has none)."""
         policy_id = sla_config.site_policy_id(self.session, site_id)
         return self._policies.get(policy_id) if policy_id else None
-
-    def organisation_id(self, site_id: str, unit_name: str) -> str | None:
-        cleaned = " ".join(unit_name.split())
-        if not cleaned:
-            return None
-        return self.session.scalar(
-            select(Organisation.id)
-            .where(
-                Organisation.deleted.is_(False),
-                Organisation.name == cleaned,
-                or_(Organisation.site_id == site_id, Organisation.site_id.is_(None)),
-            )
-            .order_by(Organisation.site_id.is_(None))  # this site's unit before a shared one
-            .limit(1)
-        )
-
-
-def _named(rows: Sequence[System] | Sequence[Module], name: str) -> System | Module | None:
-    wanted = name_key(name)
-    matches = sorted((r for r in rows if name_key(r.name) == wanted), key=lambda r: not r.active)
-    return matches[0] if matches else None
-
-
-def _resolve_site(
-    ref: _Reference, entry: TicketEntry, default_site_id: str, problems: list[str]
-) -> Site | None:
-    if entry.site.strip():
-        site = ref.site(entry.site)
-        if site is None:
-            problems.append(
-                _not_found(
-                    _("Unknown service site “{name}”. Valid sites: {names}."),
-                    _("Unknown service site “{name}”."),
-                    [s.name for s in ref.sites],
-                    name=entry.site.strip(),
-                )
-            )
-        return site
-    site = ref.site_by_id(default_site_id) if default_site_id else None
-    if site is None:
-        problems.append(_("No service site: fill in the 站点 column or choose one with --site."))
-    return site
-
-
-def _resolve_system(
-    ref: _Reference, site: Site, entry: TicketEntry, problems: list[str]
-) -> tuple[System | None, Module | None]:
-    system: System | None = None
-    module: Module | None = None
-    if entry.system.strip():
-        systems = ref.systems(site.id)
-        found = _named(systems, entry.system)
-        if isinstance(found, System):
-            system = found
-        else:
-            problems.append(
-                _not_found(
-                    _("Unknown system “{name}” at {site}. Valid systems: {names}."),
-                    _("Unknown system “{name}” at {site}."),
-                    [s.name for s in systems if s.active],
-                    name=entry.system.strip(),
-                    site=site.name,
-                )
-            )
-    if not entry.module.strip():
-        return system, None
-    if system is not None:
-        modules = ref.modules(system.id)
-        found = _named(modules, entry.module)
-        if isinstance(found, Module):
-            module = found
-        else:
-            problems.append(
-                _not_found(
-                    _("Unknown module “{name}” in {system}. Valid modules: {names}."),
-                    _("Unknown module “{name}” in {system}."),
-                    [m.name for m in modules if m.active],
-                    name=entry.module.strip(),
-                    system=system.name,
-                )
-            )
-    elif not entry.system.strip():
-        # No system given: the module's name may still say which system it belongs to.
-        candidates = [
-            m
-            for s in ref.systems(site.id)
-            for m in ref.modules(s.id)
-            if name_key(m.name) == name_key(entry.module)
-        ]
-        owners = {m.system_id for m in candidates}
-        if len(owners) == 1:
-            module = candidates[0]
-            system = next(s for s in ref.systems(site.id) if s.id == module.system_id)
-        elif owners:
-            problems.append(
-                _("The module “{name}” exists in several systems; fill in the system (系统).").format(
-                    name=entry.module.strip()
-                )
-            )
-        else:
-            problems.append(
-                _("Unknown module “{name}” at {site}.").format(name=entry.module.strip(), site=site.name)
-            )
-    return system, module
 
 
 def _resolve_severity(policy: Policy | None, entry: TicketEntry, problems: list[str]) -> str:
@@ -320,7 +175,7 @@ def _resolve_severity(policy: Policy | None, entry: TicketEntry, problems: list[
             return severity.key
     problems.append(
         _("Unknown severity (严重程度) “{name}”; use {names}.").format(
-            name=entry.severity.strip(), names=_listing(s.name for s in policy.severities)
+            name=entry.severity.strip(), names="、".join(s.name for s in policy.severities)
         )
     )
     return ""
@@ -518,16 +373,21 @@ class _Planned:
 def _plan(
     ref: _Reference, entry: TicketEntry, default_site_id: str, now: dt.datetime, problems: list[str]
 ) -> _Planned | None:
-    site = _resolve_site(ref, entry, default_site_id, problems)
+    site = ref.resolve_site(
+        entry.site,
+        default_site_id,
+        _("No service site: fill in the 站点 column or choose one with --site."),
+        problems,
+    )
     if site is None:
         return None
-    system, module = _resolve_system(ref, site, entry, problems)
+    system, module = ref.resolve_system_module(site, entry.system, entry.module, problems)
     category: Category | None = None
     if entry.category.strip():
         category = ref.category(entry.category)
         if category is None:
             problems.append(
-                _not_found(
+                not_found(
                     _("Unknown category “{name}”. Valid categories: {names}."),
                     _("Unknown category “{name}”."),
                     [c.name for c in ref.categories if c.active],
