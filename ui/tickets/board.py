@@ -28,25 +28,36 @@ log = logging.getLogger("hotline.ui.tickets")
 
 class TicketAlertStore:
     """Warnings already raised, kept in the local database (not synced: each desktop warns its
-    engineer once). Reads and writes are single-row and run on the GUI thread at a warning only."""
+    engineer once). The board reads them all with the tickets, in the background; a new one is written
+    when it is raised (a single row, on the GUI thread, at most once per warning)."""
 
     def __init__(self, mw: Any) -> None:
         self.mw = mw
+        self._raised: dict[str, set[str]] = {}
+
+    def load(self, raised: dict[str, set[str]]) -> None:
+        self._raised = raised
 
     def raised(self, ticket_id: str) -> set[str]:
-        with self.mw.ctx.db.session() as session:
-            rows = session.execute(
-                select(TicketAlert.target, TicketAlert.threshold).where(TicketAlert.ticket_id == ticket_id)
-            )
-            return {f"{target}:{threshold}" for target, threshold in rows}
+        return set(self._raised.get(ticket_id, ()))
 
     def remember(self, ticket_id: str, key: str) -> None:
+        self._raised.setdefault(ticket_id, set()).add(key)
         target, _sep, threshold = key.partition(":")
         try:
             with self.mw.ctx.uow() as uow:
                 tickets.mark_alert_shown(uow, ticket_id, TargetKind(target), threshold, self.mw.ticker.now())
         except Exception:  # a warning shown twice is better than a crash over it
             log.exception("could not remember the warning %s of ticket %s", key, ticket_id)
+
+
+def _raised_alerts(session: Any) -> dict[str, set[str]]:
+    raised: dict[str, set[str]] = {}
+    for ticket_id, target, threshold in session.execute(
+        select(TicketAlert.ticket_id, TicketAlert.target, TicketAlert.threshold)
+    ):
+        raised.setdefault(ticket_id, set()).add(f"{target}:{threshold}")
+    return raised
 
 
 class TicketBoard(QObject):
@@ -60,7 +71,8 @@ class TicketBoard(QObject):
         self.loaded = False
         self._loading = False
         self._again = False
-        self.alerts = AlertTracker(ticker, TicketAlertStore(mw), self)
+        self._alert_store = TicketAlertStore(mw)
+        self.alerts = AlertTracker(ticker, self._alert_store, self)
         self.alerts.alert.connect(self._warn)
         mw.taskman.operation_did_execute.connect(self._on_changes)
         mw.site_changed.connect(lambda _site: self.reload())
@@ -77,13 +89,15 @@ class TicketBoard(QObject):
         site_id = self.mw.site_id
         db = self.mw.ctx.db
 
-        def load(_ctx: object) -> list[TicketSummary]:
+        def load(_ctx: object) -> tuple[list[TicketSummary], dict[str, set[str]]]:
             with db.session() as session:
-                return tickets.list_open_tickets(session, site_id)
+                return tickets.list_open_tickets(session, site_id), _raised_alerts(session)
 
         self.mw.op(load).success(self._loaded).failure(self._failed).run()
 
-    def _loaded(self, summaries: list[TicketSummary]) -> None:
+    def _loaded(self, loaded: tuple[list[TicketSummary], dict[str, set[str]]]) -> None:
+        summaries, raised = loaded
+        self._alert_store.load(raised)
         self._loading = False
         if self._again:
             self._again = False
