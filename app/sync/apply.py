@@ -72,7 +72,7 @@ _Converter = Callable[[Any], Any]
 _STORED_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
 
 
-def _utc_text(kind: UTCDateTime) -> _Converter:
+def utc_text(kind: UTCDateTime) -> _Converter:
     def convert(value: Any) -> Any:
         if isinstance(value, str) and _STORED_UTC.fullmatch(value):
             return value  # already as the column stores it (what a desktop pushes)
@@ -95,7 +95,7 @@ def _converters(table: Table) -> dict[str, _Converter | None]:
             continue
         kind = column.type
         if isinstance(kind, UTCDateTime):
-            plan[column.name] = _utc_text(kind)
+            plan[column.name] = utc_text(kind)
         elif isinstance(kind, Boolean):
             plan[column.name] = bool
         elif isinstance(kind, Integer):
@@ -216,7 +216,7 @@ def _differing(
 
 
 @functools.cache
-def _column_defaults(table: Table) -> dict[str, Any]:
+def column_defaults(table: Table) -> dict[str, Any]:
     """What a column holds when the server sent no value for it (a row written by an older app): its
     scalar default, else an empty value for a NOT NULL column, else NULL."""
     defaults: dict[str, Any] = {}
@@ -234,7 +234,7 @@ def _column_defaults(table: Table) -> dict[str, Any]:
 
 
 def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    return {**_column_defaults(table), **values}
+    return {**column_defaults(table), **values}
 
 
 def _existing_ids(conn: Connection, name: str, ids: list[str]) -> set[str]:
@@ -417,3 +417,31 @@ def _apply_calls(
         conn.exec_driver_sql(_INSERT_CALL, inserts)
     if fts_insert:
         conn.exec_driver_sql("INSERT INTO calls_fts(rowid, body) VALUES (?, ?)", fts_insert)
+
+
+def insert_new_calls(conn: Connection, plan: Any, rows: Sequence[Sequence[Any]], defer_index: bool) -> None:
+    """Calls of a snapshot page (``app.sync.snapshot``) that this desktop does not hold: each gets its
+    local key, then all are inserted with one statement and queued for the background full-text
+    indexer (``defer_index``) or indexed here."""
+    if plan.local_columns != ("key",):  # pragma: no cover - a new local column of calls needs a value here
+        raise RuntimeError(f"calls has local columns {plan.local_columns}")
+    started_at = plan.columns.index("started_at")
+    values = [plan.values(row) for row in rows]
+    floors = [_key_floor(v[started_at]) for v in values]
+    allocator = _KeyAllocator(conn, [(str(row[0]), floor) for row, floor in zip(rows, floors, strict=True)])
+    inserts: list[tuple[Any, ...]] = []
+    for row, row_values, floor in zip(rows, values, floors, strict=True):
+        key = allocator.allocate(str(row[0]), floor)
+        inserts.append((row[0], *row_values, row[2], row[1], row[4], bool(row[3]), key))
+    conn.exec_driver_sql(plan.insert_sql, inserts)
+    if defer_index:
+        conn.exec_driver_sql("INSERT INTO calls_unindexed(key) VALUES (?)", [(row[-1],) for row in inserts])
+        return
+    names = ["id", *plan.columns, "origin", "hlc", "server_version", "deleted", "key"]
+    fts = [
+        (row[-1], _index_body(dict(zip(names, row, strict=True))))
+        for row in inserts
+        if not row[-2]  # deleted
+    ]
+    if fts:
+        conn.exec_driver_sql("INSERT INTO calls_fts(rowid, body) VALUES (?, ?)", fts)

@@ -37,7 +37,7 @@ from app.services import ticket_numbers
 from app.storage.bulk import drop_secondary_indexes, restore_deferred_indexes
 from app.storage.db import Database
 from app.storage.models import SYNCED_TABLES
-from app.sync import local
+from app.sync import local, snapshot
 from app.sync.apply import PulledRow, apply_batch, apply_rows, remote_transaction
 from app.sync.config import ServerConfig
 from app.sync.protocol import PROTOCOL_VERSION, SERVER_SCHEMA_HEAD, Problem, SyncError
@@ -246,8 +246,8 @@ class SyncEngine:
         """One round trip: pull a batch (and apply it). True when the server had something new."""
         with self._run_lock:
             cursor = self._read_cursor()
-            if cursor.epoch is None:
-                return True  # never synced: a full sync is due
+            if cursor.epoch is None or self._snapshot_progress() is not None:
+                return True  # never synced, or a first sync to finish: a full sync is due
             try:
                 rows = self._guarded(lambda conn: self._pull_page(conn, cursor))
             except _NewEpoch:
@@ -361,6 +361,7 @@ class SyncEngine:
             else:
                 local.add_log(conn, "info", N_("First sync with this server: fetching all data."))
             local.write_cursor(conn, local.Cursor(info.epoch, 0, 0))
+            snapshot.clear_progress(conn)
         log.info("sync epoch %s (was %s), %d rows queued again", info.epoch, cursor.epoch, queued)
 
     def _take_station(self, info: ServerInfo) -> None:
@@ -468,18 +469,131 @@ class SyncEngine:
     ) -> set[str] | None:
         """Fetch and apply batches until none is left; the tables touched, or None when cancelled.
 
-        A large first sync loads the calls without their secondary indexes and builds those once at
-        the end, and leaves the calls' full-text rows to the background indexer
-        (``app.services.call_index``): about four times faster for a million calls."""
-        bulk = report.full and info.rows_estimate >= BULK_FIRST_SYNC_ROWS
+        A large first sync (or one cut short, resumed) reads the tables whole first
+        (``app.sync.snapshot``), loads the calls without their secondary indexes and builds those once
+        at the end, and leaves the calls' full-text rows to the background indexer
+        (``app.services.call_index``); then it pulls what changed meanwhile."""
+        resumed = self._snapshot_progress()
+        bulk = resumed is not None or (report.full and info.rows_estimate >= BULK_FIRST_SYNC_ROWS)
         if bulk:
             drop_secondary_indexes(self.db.engine, "calls")
         try:
-            return self._pull_pages(info, report, say, stop, bulk)
+            touched: set[str] = set()
+            if bulk:
+                read = self._snapshot(info, resumed, report, say, stop)
+                if read is None:
+                    return None
+                touched |= read
+            pulled = self._pull_pages(info, report, say, stop, bulk)
+            return None if pulled is None else touched | pulled
         finally:
             if bulk:
                 say(0, 0, _("Building the indexes of the calls…"))
                 restore_deferred_indexes(self.db.engine)
+
+    # snapshot
+
+    def _snapshot_progress(self) -> snapshot.Progress | None:
+        with self.db.session() as session:
+            return snapshot.read_progress(session)
+
+    def _snapshot(
+        self,
+        info: ServerInfo,
+        progress: snapshot.Progress | None,
+        report: SyncReport,
+        say: ProgressFn,
+        stop: Callable[[], bool],
+    ) -> set[str] | None:
+        """Read every table whole, page by page (the next page fetched while this one is stored), each
+        page stored with the place it reached; then start the pull cursor where the snapshot began.
+        The tables read, or None when cancelled (the next sync goes on from the last page stored)."""
+        names = snapshot.tables()
+        if progress is None or progress.epoch != info.epoch or progress.table not in names:
+            start = self._guarded(
+                lambda conn: self._server_call(
+                    conn, "SELECT hotline.snapshot_start(%s, %s)", (PROTOCOL_VERSION, info.epoch)
+                )
+            )
+            progress = snapshot.Progress(info.epoch, int(start[0][0]), names[0], "")
+            with remote_transaction(self.db) as conn:
+                snapshot.write_progress(conn, progress)
+            done = 0
+        else:
+            with self.db.session() as session:
+                done = snapshot.stored_rows(session, progress.table)
+            log.info("resuming the first sync at %s after %r", progress.table, progress.after)
+        total = max(info.rows_estimate, done)
+        touched: set[str] = set()
+
+        def fetch(table: str, after: str) -> list[Any]:
+            plan = snapshot.plan(table)
+            params = (PROTOCOL_VERSION, info.epoch, table, list(plan.columns), after, snapshot.PAGE_ROWS)
+            rows: list[Any] = self._guarded(
+                lambda conn: self._server_call(conn, plan.sql, params, binary=True)
+            )
+            return rows
+
+        if stop():
+            report.cancelled = True
+            return None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-snapshot") as ahead:
+            table, after = progress.table, progress.after
+            with self.db.session() as session:
+                held = snapshot.held_ids(session, table, after)
+            page = ahead.submit(fetch, table, after)
+            while True:
+                rows = page.result()
+                full_page = len(rows) >= snapshot.PAGE_ROWS
+                position = names.index(table)
+                # where the next page comes from: this table's rest, or the next table's start
+                if full_page:
+                    following: tuple[str, str] | None = (table, str(rows[-1][0]))
+                elif position + 1 < len(names):
+                    following = (names[position + 1], "")
+                else:
+                    following = None
+                if following is not None and not stop():
+                    page = ahead.submit(fetch, *following)
+                with remote_transaction(self.db) as conn:
+                    if rows:
+                        snapshot.apply_page(conn, table, rows, held, defer_index=True)
+                    if following is None:
+                        local.write_cursor(conn, progress.cursor())
+                        snapshot.clear_progress(conn)
+                    else:
+                        snapshot.write_progress(
+                            conn, snapshot.Progress(info.epoch, progress.start, *following)
+                        )
+                if rows:
+                    self.db.clock.observe(max(str(row[1]) for row in rows))
+                    touched.add(table)
+                    report.pulled += len(rows)
+                    done += len(rows)
+                    if table == "sync_conflicts":
+                        report.conflicts += sum(1 for row in rows if not row[3])
+                    say(done, max(total, done), _("Fetching all data…"))
+                if following is None:
+                    return touched
+                if stop():
+                    report.cancelled = True
+                    return None
+                if following[0] != table:
+                    table = following[0]
+                    with self.db.session() as session:
+                        held = snapshot.held_ids(session, table, "")
+
+    def _server_call(
+        self, conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...], binary: bool = False
+    ) -> list[Any]:
+        """A snapshot statement; a new server epoch comes out as _NewEpoch."""
+        try:
+            with conn.cursor(binary=binary) as cur:
+                return cur.execute(sql, params).fetchall()
+        except psycopg.Error as exc:
+            if getattr(exc, "sqlstate", None) == "HL002":
+                raise _NewEpoch(str(exc)) from exc
+            raise
 
     def _pull_pages(
         self, info: ServerInfo, report: SyncReport, say: ProgressFn, stop: Callable[[], bool], bulk: bool
@@ -544,17 +658,23 @@ class SyncEngine:
                 (PROTOCOL_VERSION, names, str(cursor.xid), cursor.version, with_hash),
             ).fetchall()
 
-        answer: list[Any] = self._guarded(server_digest)
+        # the server works out its digest while this desktop works out its own
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-check") as there:
+            asked = there.submit(self._guarded, server_digest)
+            here: dict[str, tuple[int, str | None]] = {}
+            with self.db.session() as session:
+                for table_name in names:
+                    if with_hash:
+                        here[table_name] = local.local_digest(session, table_name)
+                    else:
+                        here[table_name] = (local.local_count(session, table_name), None)
+            answer: list[Any] = asked.result()
         if not answer or not all(settled for *_rest, settled in answer):
             return  # others wrote meanwhile: compare at a quieter moment
         for table_name, row_count, server_hash, _settled in answer:
+            count, digest = here.get(table_name, (-1, None))
+            same = count == int(row_count) and (not with_hash or digest == str(server_hash))
             with self.db.session() as session:
-                if with_hash:
-                    count, digest = local.local_digest(session, table_name)
-                    same = (count, digest) == (int(row_count), str(server_hash))
-                else:
-                    count = local.local_count(session, table_name)
-                    same = count == int(row_count)
                 resynced_at = local.read_meta(session, local.RESYNCED_AT + table_name)
             if same:
                 continue

@@ -15,7 +15,7 @@ PROTOCOL_VERSION = 1
 
 SERVER_SCHEMA = "hotline"
 # The server schema revision this app needs at least (Alembic, app/sync/server_migrations).
-SERVER_SCHEMA_HEAD = "s0002"
+SERVER_SCHEMA_HEAD = "s0003"
 
 # The group role desktops log in under (a member of it): may run the sync functions, nothing else.
 APP_ROLE = "hotline_app"

@@ -59,10 +59,12 @@ from hypothesis.stateful import (
 from sqlalchemy import text
 
 from app.errors import ValidationError
-from app.services import calls, directory
+from app.services import call_index, calls, directory
 from app.services.directory import ContactInput, OrganisationInput, PhoneEntry
 from app.storage.models import SYNCED_TABLES, Contact, Organisation
 from app.storage.uow import UnitOfWork
+from app.sync import engine as engine_module
+from app.sync import snapshot
 from app.sync.config import ServerConfig
 from app.sync.engine import SyncEngine, SyncReport
 from app.sync.protocol import Problem, SyncError
@@ -199,13 +201,24 @@ class SyncMachine(RuleBasedStateMachine):
     @initialize(
         skews=st.lists(offsets, min_size=N_DESKTOPS, max_size=N_DESKTOPS),
         synced=st.lists(st.booleans(), min_size=N_DESKTOPS - 1, max_size=N_DESKTOPS - 1),
+        read_whole=st.booleans(),
     )
-    def set_up(self, skews: list[int], synced: list[bool]) -> None:
+    def set_up(self, skews: list[int], synced: list[bool], read_whole: bool) -> None:
         """Three desktops on a fresh server database, their clocks ``skews`` ms off. desk0 has saved a
         unit, two contacts and a call and synced; ``synced`` says which of the others have synced once
-        since (an office that has been working a while, or a new colleague's first day)."""
+        since (an office that has been working a while, or a new colleague's first day). With
+        ``read_whole``, every first sync reads the tables whole (``app.sync.snapshot``), two rows a
+        page, as a large one does."""
         assert _ENV is not None, "run through test_sync_state_machine"
         env = _ENV
+        self.undo = [
+            (engine_module, "BULK_FIRST_SYNC_ROWS", engine_module.BULK_FIRST_SYNC_ROWS),
+            (snapshot, "PAGE_ROWS", snapshot.PAGE_ROWS),
+        ]
+        if read_whole:
+            engine_module.BULK_FIRST_SYNC_ROWS = 0
+            snapshot.PAGE_ROWS = 2
+        event(f"first syncs read the tables whole: {read_whole}")
         self.server = env.server
         example = next(env.examples)
         self.database = database_name(f"sync_property_{example}")
@@ -260,6 +273,8 @@ class SyncMachine(RuleBasedStateMachine):
             if self.ready and sys.exc_info()[0] is None:
                 self._check_quiescence()
         finally:
+            for module, name, value in getattr(self, "undo", []):
+                setattr(module, name, value)
             logging.getLogger("hotline").removeHandler(self.catcher)
             for desk in self.desks:
                 desk.close()
@@ -618,7 +633,11 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _check_search(self) -> None:
         """Every desktop's search index finds each call by the question and answer it has now, and no
-        longer by those it had before (pulled rows update the index as a local save does)."""
+        longer by those it had before (pulled rows update the index as a local save does). Calls a
+        large first sync stored without their words are indexed first, as the window's background
+        indexer does."""
+        for desk in self.desks:
+            call_index.index_backlog(desk.db)
         texts: dict[str, set[str]] = {}
         for write in self.writes:
             if write.table == "calls" and write.field in ("question", "answer") and write.value:

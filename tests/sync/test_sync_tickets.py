@@ -349,7 +349,7 @@ def test_a_server_still_at_s0001_is_to_be_upgraded_and_local_tickets_wait(
         with a.db.session() as session:
             assert session.scalar(select(OutboxOp).where(OutboxOp.row_id == ticket.id)) is not None
 
-        assert admin.init_or_upgrade(admin_config) == "s0002"
+        assert admin.init_or_upgrade(admin_config) == "s0003"
         a.engine.close()
         a.sync()
         assert [row["number"] for row in world.server_rows("tickets").values()] == ["GD-2026-010001"]

@@ -273,7 +273,7 @@ def test_test_connection_shows_the_server_inline(
     qtbot.waitUntil(lambda: server_page.test_button.isEnabled(), timeout=SYNC_TIMEOUT)
     text = server_page.test_result.text()
     assert text.startswith("连接成功：PostgreSQL "), text
-    assert "服务器数据结构版本 s0002" in text
+    assert "服务器数据结构版本 s0003" in text
     assert settings_dialog.isVisible()
 
 
@@ -329,9 +329,9 @@ def test_the_administrator_sets_up_the_server_and_a_desktop_login(
 
     assert run("检查服务器(&C)", dialog.schema_result).startswith("服务器数据库尚未为热线工作台初始化")
     assert (
-        run("创建 / 升级服务器数据结构(&U)", dialog.schema_result) == "完成：服务器数据结构现为版本 s0002。"
+        run("创建 / 升级服务器数据结构(&U)", dialog.schema_result) == "完成：服务器数据结构现为版本 s0003。"
     )
-    assert run("检查服务器(&C)", dialog.schema_result) == "服务器数据结构已是最新（版本 s0002）。"
+    assert run("检查服务器(&C)", dialog.schema_result) == "服务器数据结构已是最新（版本 s0003）。"
 
     # a desktop login: checked here first, then by the server
     type_text(qtbot, dialog.new_user_edit, "zhang_gong")
