@@ -63,7 +63,7 @@ from app.services.reference import seed_reference_data  # noqa: E402
 from app.storage.db import Database, open_database  # noqa: E402
 from app.storage.models import Base  # noqa: E402
 from app.storage.uow import UnitOfWork  # noqa: E402
-from app.sync import admin, local  # noqa: E402
+from app.sync import admin, local, snapshot  # noqa: E402
 from app.sync import engine as engine_module  # noqa: E402
 from app.sync.config import ServerConfig  # noqa: E402
 from app.sync.engine import PULL_BATCH, SyncEngine  # noqa: E402
@@ -81,7 +81,10 @@ SANITY_QUERIES = ("核销", "UKey", "E1003", "号段不连续", "核")
 ROWS_COPY = (
     "COPY hotline.rows (table_name, row_id, data, field_meta, hlc, origin, deleted, version) FROM STDIN"
 )
-PHASES = ("_hello", "_start_epoch", "_push", "_pull", "_pull_page", "_check", "_record_success")
+PHASES = (
+    "_hello", "_start_epoch", "_push", "_pull", "_snapshot", "_server_call", "_pull_page", "_check",
+    "_record_success",
+)  # fmt: skip
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -233,6 +236,8 @@ def instrumented(engine: SyncEngine) -> Iterator[Phases]:
         setattr(engine, name, phases.wrap(name.strip("_"), getattr(engine, name)))
     original_apply = engine_module.apply_batch
     engine_module.apply_batch = phases.wrap("apply_batch", original_apply)  # type: ignore[assignment]
+    original_page = snapshot.apply_page
+    snapshot.apply_page = phases.wrap("apply_snapshot_page", original_page)  # type: ignore[assignment]
     original_connect = engine._connect
 
     def connect() -> psycopg.Connection[Any]:
@@ -247,6 +252,7 @@ def instrumented(engine: SyncEngine) -> Iterator[Phases]:
         for name in (*wrapped, "_connect"):
             delattr(engine, name)
         engine_module.apply_batch = original_apply  # type: ignore[assignment]
+        snapshot.apply_page = original_page  # type: ignore[assignment]
         if engine._conn is not None:  # the connection's wrapper would keep counting into old phases
             engine._conn.__dict__.pop("execute", None)
             engine._conn.__dict__.pop("_bench_wrapped", None)

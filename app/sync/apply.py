@@ -172,7 +172,7 @@ def _apply_plain(
     conn: Connection, table: Table, rows: Sequence[PulledRow], pending: dict[str, set[str]]
 ) -> None:
     name = table.name
-    existing = _existing_ids(conn, name, [row.row_id for row in rows])
+    existing = existing_ids(conn, name, [row.row_id for row in rows])
     inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for row in rows:
         values = _convert(table, row.data) | _stamps(row)
@@ -237,7 +237,7 @@ def _with_defaults(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     return {**column_defaults(table), **values}
 
 
-def _existing_ids(conn: Connection, name: str, ids: list[str]) -> set[str]:
+def existing_ids(conn: Connection, name: str, ids: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

@@ -540,7 +540,7 @@ class SyncEngine:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-snapshot") as ahead:
             table, after = progress.table, progress.after
             with self.db.session() as session:
-                held = snapshot.held_ids(session, table, after)
+                look_up = bool(after) or snapshot.holds_rows(session, table)
             page = ahead.submit(fetch, table, after)
             while True:
                 rows = page.result()
@@ -553,11 +553,12 @@ class SyncEngine:
                     following = (names[position + 1], "")
                 else:
                     following = None
-                if following is not None and not stop():
+                cancel = following is not None and stop()  # then no page is fetched ahead
+                if following is not None and not cancel:
                     page = ahead.submit(fetch, *following)
                 with remote_transaction(self.db) as conn:
                     if rows:
-                        snapshot.apply_page(conn, table, rows, held, defer_index=True)
+                        snapshot.apply_page(conn, table, rows, look_up, defer_index=True)
                     if following is None:
                         local.write_cursor(conn, progress.cursor())
                         snapshot.clear_progress(conn)
@@ -575,13 +576,13 @@ class SyncEngine:
                     say(done, max(total, done), _("Fetching all data…"))
                 if following is None:
                     return touched
-                if stop():
+                if cancel or stop():  # never goes on without the page fetched ahead
                     report.cancelled = True
                     return None
                 if following[0] != table:
                     table = following[0]
                     with self.db.session() as session:
-                        held = snapshot.held_ids(session, table, "")
+                        look_up = snapshot.holds_rows(session, table)
 
     def _server_call(
         self, conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...], binary: bool = False

@@ -98,11 +98,11 @@ def stored_rows(conn: Connection | Session, upto: str) -> int:
     return sum(int(conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar() or 0) for name in done)
 
 
-def held_ids(conn: Connection | Session, table: str, after: str) -> set[str]:
-    """Ids of ``table`` this desktop holds beyond ``after``: the rows of the pages to come that must
-    be merged rather than inserted."""
-    result = conn.execute(text(f'SELECT id FROM "{table}" WHERE id > :after'), {"after": after})
-    return {str(row[0]) for row in result}
+def holds_rows(conn: Connection | Session, table: str) -> bool:
+    """Whether ``table`` has rows here: when it has none as its first page is read, no row of the
+    snapshot can be one this desktop holds (its own new rows are not on the server before the next
+    push), and the pages skip that look-up."""
+    return conn.execute(text(f'SELECT 1 FROM "{table}" LIMIT 1')).first() is not None
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -207,17 +207,22 @@ def plan(name: str) -> TablePlan:
 
 
 def apply_page(
-    conn: Connection, name: str, rows: Sequence[Sequence[Any]], held: set[str], defer_index: bool
+    conn: Connection, name: str, rows: Sequence[Sequence[Any]], look_up: bool, defer_index: bool
 ) -> None:
     """Store one page of ``name``: rows this desktop does not hold with one ``INSERT`` (calls get their
     local key, and are queued for the background full-text indexer when ``defer_index``), the rest
-    through the ordinary merge."""
+    through the ordinary merge. ``look_up``: the table may hold some of these rows (see
+    ``holds_rows``); they are looked up by id, page by page — never by comparing ids with the last
+    one stored, since the server may order text by another collation than SQLite's."""
     table_plan = plan(name)
     if name in _MERGED_TABLES:
         merged, new = list(rows), []
-    else:
+    elif look_up:
+        held = apply.existing_ids(conn, name, [str(row[0]) for row in rows])
         merged = [row for row in rows if row[0] in held]
-        new = [row for row in rows if row[0] not in held] if merged else list(rows)
+        new = [row for row in rows if row[0] not in held]
+    else:
+        merged, new = [], list(rows)
     if merged:
         apply.apply_rows(
             conn,
