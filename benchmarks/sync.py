@@ -10,7 +10,8 @@ and a least-privilege desktop login, and measures, each beside the raw floor for
    ``COPY`` into ``hotline.rows`` — the reference rows come from one desktop's real sync, the units,
    contacts, numbers and N calls from an ``app.demo`` dataset (built once into ``--data``, reused),
    with ``data`` and ``field_meta`` as the app's push would write them. A brand-new desktop's
-   ``SyncEngine.sync()`` is timed (it pulls everything and writes SQLite with the full-text index).
+   ``SyncEngine.sync()`` is timed (it reads the tables whole, ``app.sync.snapshot``, builds the calls'
+   indexes and checks counts and hashes); the background full-text indexing after it is timed apart.
    Floor: ``COPY (SELECT … FROM hotline.rows) TO STDOUT`` read to the last byte with psycopg, plus a
    bulk ``executemany`` of the same rows into plain SQLite tables (WAL, synchronous=FULL, a commit per
    5,000 rows as the pull commits). Sanity: the desktop has N calls and searches find what they find

@@ -1,8 +1,9 @@
 """Loading a great many rows into one table: its secondary indexes dropped for the load, built after.
 
-Inserting a million calls into ``calls`` with its eleven secondary indexes takes about 100 s on a
-2-core desktop, because every row lands at a random place in most of them; the same rows loaded bare
-and each index built once afterwards take about 45 s. A large first sync uses this.
+Inserting a million calls into ``calls`` with its secondary indexes (eleven until revision 0005,
+four since) is slow on a 2-core desktop, because every row lands at a random place in most of them;
+the same rows loaded bare and each index built once afterwards are several times faster. A large
+first sync uses this.
 
 The definitions of the dropped indexes are written to ``local_meta`` in the transaction that drops
 them, so a crash or power cut during the load is mended when the database is next opened

@@ -81,7 +81,7 @@ def test_the_schema_comparison_can_fail(engine: Engine) -> None:
     run_migrations(engine)
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE outbox ADD COLUMN stray INTEGER"))
-        conn.execute(text("DROP INDEX ix_calls_engineer"))
+        conn.execute(text("DROP INDEX ix_calls_org_id"))
         conn.execute(text("ALTER TABLE calls RENAME COLUMN updated_at TO updated_old"))
         conn.execute(text("ALTER TABLE calls ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0"))
     kinds = set()
@@ -174,3 +174,33 @@ def test_database_from_a_newer_app_is_refused_and_left_untouched(tmp_path: Path)
     assert "更新版本" in raised.value.message
     assert path.read_bytes() == before
     assert not (tmp_path / "backups").exists()
+
+
+def call_index_names(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'")
+        )
+        return {str(name) for name in rows.scalars() if not str(name).startswith("sqlite_")}
+
+
+def test_0005_drops_the_unread_call_indexes_even_those_a_cut_short_load_remembered(engine: Engine) -> None:
+    """A database at 0004 whose large first sync was cut short by a crash: its calls have no secondary
+    indexes and local_meta remembers them to build again. After 0005 the remembered list holds only the
+    indexes that remain, so the restore on opening builds those and not the dropped ones."""
+    from app.storage.bulk import drop_secondary_indexes, restore_deferred_indexes
+
+    upgrade(engine, "0004")
+    at_0004 = call_index_names(engine)
+    assert {"ix_calls_engineer", "ix_calls_hlc", "ix_calls_site_id"} <= at_0004
+    drop_secondary_indexes(engine, "calls")
+    upgrade(engine)
+    assert restore_deferred_indexes(engine) == 4  # live, caller, contact and unit
+    dropped = {
+        "ix_calls_site_id", "ix_calls_system_id", "ix_calls_module_id", "ix_calls_category_id",
+        "ix_calls_outcome", "ix_calls_engineer", "ix_calls_hlc",
+    }  # fmt: skip
+    assert call_index_names(engine) == at_0004 - dropped
+    assert schema_differences(engine) == []
+    downgrade(engine, "0004")
+    assert call_index_names(engine) == at_0004
