@@ -13,7 +13,8 @@ notice a supervisor entered or imported. A year neither the library nor a superv
 "not confirmed" (``year_status``). ``import_notice`` applies a whole notice in one transaction or
 nothing at all.
 
-Every change here recomputes the derived state of open tickets (their deadlines depend on it).
+Every change here recomputes the derived state of the open tickets it concerns (their deadlines depend
+on it): a policy or a year's confirmation all of them, one date those whose deadlines asked about it.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def _recompute_open_tickets(session: Session, now: dt.datetime) -> None:
     from app.services import tickets
 
     tickets.recompute_all_open(session, now)
+
+
+def _recompute_for_days(session: Session, days: list[dt.date], now: dt.datetime) -> None:
+    from app.services import tickets
+
+    tickets.recompute_for_days(session, days, now)
 
 
 # --- policies -------------------------------------------------------------------------------------
@@ -363,7 +370,7 @@ def set_calendar_day(
     session = uow.session
     _put_day(session, day, _clean_kind(kind), name)
     session.flush()
-    _recompute_open_tickets(session, now)
+    _recompute_for_days(session, [day], now)
     uow.commit()
 
 
@@ -375,7 +382,7 @@ def clear_calendar_day(uow: UnitOfWork, day: dt.date, now: dt.datetime) -> None:
         return
     row.deleted = True
     session.flush()
-    _recompute_open_tickets(session, now)
+    _recompute_for_days(session, [day], now)
     uow.commit()
 
 

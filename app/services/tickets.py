@@ -35,14 +35,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import UserFacingError, ValidationError
 from app.i18n import N_, _
 from app.ids import uuid7
 from app.services import sla_config, ticket_numbers
-from app.sla.calendar import WorkCalendar
+from app.sla.calendar import HOLIDAY_PERIOD_REACH, WorkCalendar
 from app.sla.deadlines import DeadlineMode, TargetState, TicketDeadlines, derive_deadlines
 from app.sla.events import EventKind, Handling, TicketEvent
 from app.sla.formatting import format_amount, format_moment, join_labels
@@ -572,26 +572,35 @@ def _write_state(
     session: Session, ticket: Ticket, events: Sequence[TicketEventRow], config: _Config, now: dt.datetime
 ) -> TicketState:
     derived = _derive(events)
-    deadlines, problem = _deadlines(derived, config.policies, config.calendar)
+    with config.calendar.recording() as consulted:
+        deadlines, problem = _deadlines(derived, config.policies, config.calendar)
     if problem:
         log.info("ticket %s (%s) has no deadlines: %s", ticket.number, ticket.id, problem)
     is_open = derived.status.is_open and not ticket.deleted
+    values: dict[str, Any] = {
+        "site_id": ticket.site_id,
+        "status": derived.status.value,
+        "severity": deadlines.severity if deadlines is not None else derived.severity,
+        "policy_id": (deadlines.policy_id if deadlines is not None else derived.policy_id) or None,
+        "phase": deadlines.phase.value if deadlines is not None else ("open" if is_open else "closed"),
+        "is_open": is_open,
+        "next_due_at": deadlines.next_due() if deadlines is not None and is_open else None,
+        "outcomes": json.dumps(
+            [_target_record(t) for t in deadlines.targets] if deadlines is not None else [], sort_keys=True
+        ),
+        "flagged": json.dumps(derived.flagged),
+        "problem": problem,
+        "calendar_from": consulted.first.isoformat() if consulted.first is not None else None,
+        "calendar_to": consulted.last.isoformat() if consulted.last is not None else None,
+    }
     state = session.get(TicketState, ticket.id)
     if state is None:
         state = TicketState(ticket_id=ticket.id)
         session.add(state)
-    state.site_id = ticket.site_id
-    state.status = derived.status.value
-    state.severity = deadlines.severity if deadlines is not None else derived.severity
-    state.policy_id = (deadlines.policy_id if deadlines is not None else derived.policy_id) or None
-    state.phase = deadlines.phase.value if deadlines is not None else ("open" if is_open else "closed")
-    state.is_open = is_open
-    state.next_due_at = deadlines.next_due() if deadlines is not None and is_open else None
-    state.outcomes = json.dumps(
-        [_target_record(t) for t in deadlines.targets] if deadlines is not None else [], sort_keys=True
-    )
-    state.flagged = json.dumps(derived.flagged)
-    state.problem = problem
+    elif all(getattr(state, name) == value for name, value in values.items()):
+        return state  # nothing moved (most tickets after a calendar edit): no write
+    for name, value in values.items():
+        setattr(state, name, value)
     state.updated_at = now
     return state
 
@@ -634,16 +643,53 @@ def recompute_all_open(session: Session, now: dt.datetime) -> None:
     recompute(session, _open_ids(session), now)
 
 
+def _concerned_ids(session: Session, days: Iterable[dt.date]) -> list[str]:
+    """Open tickets whose deadlines asked the calendar about a date near one of ``days`` (a date's
+    kind depends on its neighbours: ``HOLIDAY_PERIOD_REACH``), and tickets with no derived state."""
+    reach = dt.timedelta(days=HOLIDAY_PERIOD_REACH)
+    near = [
+        and_(
+            TicketState.calendar_from <= (day + reach).isoformat(),
+            TicketState.calendar_to >= (day - reach).isoformat(),
+        )
+        for day in sorted(set(days))
+    ]
+    if not near:
+        return []
+    concerned = session.scalars(
+        select(TicketState.ticket_id).where(TicketState.is_open.is_(True), or_(*near))
+    )
+    stateless = session.scalars(
+        select(Ticket.id)
+        .outerjoin(TicketState, TicketState.ticket_id == Ticket.id)
+        .where(TicketState.ticket_id.is_(None))
+    )
+    return [*concerned, *stateless]
+
+
+def recompute_for_days(session: Session, days: Iterable[dt.date], now: dt.datetime) -> None:
+    """After some dates of the calendar changed: the deadlines of the open tickets they concern (each
+    ticket's state records the dates its deadlines asked about); the rest cannot have moved."""
+    recompute(session, _concerned_ids(session, days), now)
+
+
 def recompute_after_pull(
-    conn: Connection, ticket_ids: Iterable[str], config_changed: bool, now: dt.datetime
+    conn: Connection,
+    ticket_ids: Iterable[str],
+    config_changed: bool,
+    now: dt.datetime,
+    changed_days: Iterable[dt.date] = (),
 ) -> None:
     """Pulled rows were written on ``conn`` (inside the sync's transaction): derive the state of the
-    tickets they touched, and of every open ticket when a policy or the calendar changed."""
+    tickets they touched, of every open ticket when a policy or a confirmed year changed, and of the
+    open tickets concerned by ``changed_days`` when only calendar dates did."""
     with Session(bind=conn) as session:
         session.info["applying_remote"] = True  # ticket_state is local; nothing here is synced
         ids = set(ticket_ids)
         if config_changed:
             ids.update(_open_ids(session))
+        else:
+            ids.update(_concerned_ids(session, changed_days))
         recompute(session, ids, now)
 
 

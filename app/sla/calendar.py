@@ -44,7 +44,8 @@ import datetime as dt
 import functools
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -56,7 +57,7 @@ MINUTES_PER_DAY = 24 * 60
 # Adding time never looks further than this for working time (a calendar with none would loop forever).
 MAX_SCAN_DAYS = 3660
 # A holiday period is at most ~10 days; looking this far for its holidays is plenty.
-_HOLIDAY_PERIOD_REACH = 16
+HOLIDAY_PERIOD_REACH = 16
 # The library's name of a weekday given off for a worked weekend: "休息日（由 2026-02-14 调休）".
 _SWAPPED_DAY_OFF = "休息日"
 
@@ -236,6 +237,25 @@ def _as_day(value: dt.date | dt.datetime) -> dt.date:
     return value
 
 
+class ConsultedDays:
+    """The first and last date whose kind a computation asked for (``WorkCalendar.recording``). A
+    date's kind also depends on the dates up to ``HOLIDAY_PERIOD_REACH`` days either side of it (the
+    run of days off it may belong to), so a change of one date can concern a computation whose span,
+    widened by that reach, contains it."""
+
+    __slots__ = ("first", "last")
+
+    def __init__(self) -> None:
+        self.first: dt.date | None = None
+        self.last: dt.date | None = None
+
+    def note(self, day: dt.date) -> None:
+        if self.first is None or day < self.first:
+            self.first = day
+        if self.last is None or day > self.last:
+            self.last = day
+
+
 class _DayBook:
     """Which kind each date is: library data, overrides, confirmed years; answers cached."""
 
@@ -243,6 +263,7 @@ class _DayBook:
         self.overrides: dict[dt.date, DateOverride] = {o.day: o for o in overrides}
         self.confirmed_years = frozenset(confirmed_years)
         self._kinds: dict[dt.date, tuple[DayKind, str | None]] = {}
+        self.consulted: ConsultedDays | None = None  # set while a computation is recorded
 
     def _own_kind(self, day: dt.date) -> tuple[DayKind, str | None]:
         """The kind of ``day`` from its own data, before holiday periods are extended."""
@@ -264,6 +285,8 @@ class _DayBook:
         return (DayKind.WEEKEND if weekend else DayKind.WORKDAY), None
 
     def kind(self, day: dt.date) -> tuple[DayKind, str | None]:
+        if self.consulted is not None:
+            self.consulted.note(day)
         cached = self._kinds.get(day)
         if cached is not None:
             return cached
@@ -279,7 +302,7 @@ class _DayBook:
         """If ``day`` lies in a run of days off containing a holiday, the run's main holiday name."""
         named: list[tuple[dt.date, str]] = []
         for step in (-1, 1):
-            for distance in range(1 if step == 1 else 0, _HOLIDAY_PERIOD_REACH):
+            for distance in range(1 if step == 1 else 0, HOLIDAY_PERIOD_REACH):
                 current = day + dt.timedelta(days=distance * step)
                 kind, name = self._own_kind(current)
                 if kind.is_working:
@@ -351,6 +374,17 @@ class WorkCalendar:
     def confirmed_years(self) -> frozenset[int]:
         """The years a supervisor confirmed (the library's published years are not included)."""
         return self._book.confirmed_years
+
+    @contextmanager
+    def recording(self) -> Iterator[ConsultedDays]:
+        """Within the block, note which dates this calendar (and those sharing its days,
+        ``with_hours``) is asked about. Not for use by two threads at once."""
+        consulted = ConsultedDays()
+        previous, self._book.consulted = self._book.consulted, consulted
+        try:
+            yield consulted
+        finally:
+            self._book.consulted = previous
 
     # --- days ---------------------------------------------------------------------------------------
 

@@ -332,6 +332,10 @@ class TicketState(Base):
     flagged: Mapped[str] = mapped_column(Text, default="[]")  # JSON: ids of events that did not apply
     problem: Mapped[str] = mapped_column(Text, default="")  # why no deadlines could be derived
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # The first and last date whose kind (working day, holiday …) the derivation asked the calendar
+    # (ISO dates; None: it asked about none): a calendar edit recomputes only the tickets it concerns.
+    calendar_from: Mapped[str | None] = mapped_column(String(10), default=None)
+    calendar_to: Mapped[str | None] = mapped_column(String(10), default=None)
 
 
 Index("ix_ticket_state_open_due", TicketState.is_open, TicketState.next_due_at)

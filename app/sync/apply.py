@@ -155,13 +155,20 @@ _SLA_CONFIG_TABLES = frozenset({"sla_policies", "calendar_days", "calendar_years
 
 def _refresh_tickets(conn: Connection, by_table: dict[str, list[PulledRow]]) -> None:
     """Derive again the state of the tickets whose rows or events arrived — of every open ticket when a
-    policy or a calendar date did (``app.services.tickets``). A batch of calls costs a set lookup."""
+    policy or a confirmed year did, of those a date concerns when calendar dates did
+    (``app.services.tickets``). A batch of calls costs a set lookup."""
     if by_table.keys().isdisjoint(_TICKET_TABLES | _SLA_CONFIG_TABLES):
         return
     ids = {row.row_id for row in by_table.get("tickets", ())}
     ids.update(str(row.data.get("ticket_id")) for row in by_table.get("ticket_events", ()))
-    config_changed = not by_table.keys().isdisjoint(_SLA_CONFIG_TABLES)
-    tickets.recompute_after_pull(conn, ids, config_changed, dt.datetime.now(dt.UTC))
+    config_changed = not by_table.keys().isdisjoint(_SLA_CONFIG_TABLES - {"calendar_days"})
+    days: list[dt.date] = []
+    for row in by_table.get("calendar_days", ()):
+        try:
+            days.append(dt.date.fromisoformat(str(row.data.get("day"))))
+        except ValueError:
+            config_changed = True  # a date this version cannot read: recompute every open ticket
+    tickets.recompute_after_pull(conn, ids, config_changed, dt.datetime.now(dt.UTC), days)
 
 
 def _stamps(row: PulledRow) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QKeyEvent, QPainter, QRegion
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -66,6 +66,32 @@ class CountdownDelegate(QStyledItemDelegate):
 
 
 _TEXT_ALIGNMENT = int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+
+
+class DueSoonDelegate(QStyledItemDelegate):
+    """A due-soon line: the number and countdown in the countdown's colour, the title below, elided.
+    Every line repaints every second; plain text is a fraction of the style's item painting."""
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        rect = option.rect.adjusted(4, 2, -4, -2)
+        palette = option.palette
+        if selected:
+            painter.fillRect(option.rect, palette.highlight())
+        first, _sep, title = str(index.data(Qt.ItemDataRole.DisplayRole) or "").partition("\n")
+        colour = index.data(Qt.ItemDataRole.ForegroundRole)
+        plain = palette.highlightedText().color() if selected else palette.text().color()
+        line = rect.height() // 2
+        painter.setPen(plain if selected or colour is None else colour.color())
+        painter.drawText(rect.adjusted(0, 0, 0, -line), _TEXT_ALIGNMENT, first)
+        painter.setPen(plain)
+        elided = option.fontMetrics.elidedText(title, Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect.adjusted(0, line, 0, 0), _TEXT_ALIGNMENT, elided)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return QSize(option.rect.width(), 2 * option.fontMetrics.height() + 8)
 
 
 class _TicketTable(QTableView):
@@ -163,21 +189,37 @@ class TicketsPage(QWidget):
         self.model.set_now(now)
         if not self.isVisible() or self.model.rowCount() == 0:
             return  # a hidden list is drawn afresh when shown
-        first = max(self.view.rowAt(0), 0)
-        last = self.view.rowAt(self.view.viewport().height() - 1)
+        view = self.view
+        first = max(view.rowAt(0), 0)
+        last = view.rowAt(view.viewport().height() - 1)
         last = self.model.rowCount() - 1 if last < 0 else last
-        # repaint only the cells whose text moves (met, paused or by-agreement ones stand still)
+        # repaint only the cells whose text moves (met, paused or by-agreement ones stand still); a run
+        # of such cells down one column is one rectangle
+        row_height = view.rowHeight(first)
+        top = view.rowViewportPosition(first)
         changed = QRegion()
-        for row in range(first, last + 1):
-            for column in range(FIRST_COUNTDOWN, LAST_COUNTDOWN + 1):
-                text = self.model.countdown_cell(row, column)[0]
-                summary = self.model.summary_at(row)
-                key = (summary.id if summary is not None else "", column)
-                if self._painted.get(key) != text:
-                    self._painted[key] = text
-                    changed += self.view.visualRect(self.model.index(row, column))
+        for column in range(FIRST_COUNTDOWN, LAST_COUNTDOWN + 1):
+            if view.isColumnHidden(column):
+                continue
+            left, width = view.columnViewportPosition(column), view.columnWidth(column)
+            run_start: int | None = None
+            for row in range(first, last + 2):
+                moved = False
+                if row <= last:
+                    summary = self.model.summary_at(row)
+                    text = self.model.countdown_cell(row, column)[0]
+                    key = (summary.id if summary is not None else "", column)
+                    moved = self._painted.get(key) != text
+                    if moved:
+                        self._painted[key] = text
+                if moved and run_start is None:
+                    run_start = row
+                elif not moved and run_start is not None:
+                    y = top + (run_start - first) * row_height
+                    changed += QRect(left, y, width, (row - run_start) * row_height)
+                    run_start = None
         if not changed.isEmpty():
-            self.view.viewport().update(changed)
+            view.viewport().update(changed)
 
     def current_ticket_id(self) -> str | None:
         index = self.view.currentIndex()
@@ -215,31 +257,47 @@ class DueSoonPanel(QDockWidget):
         layout.addWidget(self.empty)
         self.setWidget(body)
         self._shown: list[TicketSummary] = []
+        self._lines: list[tuple[str, Any]] = []  # what each line shows: its text and colour
+        self.list.setUniformItemSizes(True)  # every line is two lines of text: no layout per change
+        self._delegate = DueSoonDelegate(self.list)
+        self.list.setItemDelegate(self._delegate)
         board.changed.connect(self._fill)
         board.ticker.tick.connect(self._tick)
         self._fill()
 
     def _fill(self) -> None:
         self._shown = [s for s in self.board.summaries if s.next_due_at is not None][:DUE_SOON_ROWS]
+        self._lines = [("", None)] * len(self._shown)
         self.list.clear()
+        now = self.board.ticker.now()
         for summary in self._shown:
             item = QListWidgetItem()
             item.setData(ID_ROLE, summary.id)
+            state = _next_target(summary, now)
+            if state is not None:
+                item.setToolTip(state.explanation())
             self.list.addItem(item)
         self.list.setVisible(bool(self._shown))
         self.empty.setVisible(not self._shown)
-        self._tick(self.board.ticker.now())
+        self._tick(now)
 
     def _tick(self, now: Any) -> None:
+        """Each line's countdown; an item is touched only when its text or colour moved (every change
+        of an item makes the list lay out and repaint)."""
         for row, summary in enumerate(self._shown):
             item = self.list.item(row)
             state = _next_target(summary, now)
             if item is None or state is None:
                 continue
             shown = countdown(state, now)
-            item.setText(f"{summary.number}  {shown.text()}\n{summary.title}")
-            item.setForeground(colour_of(shown))
-            item.setToolTip(state.explanation())
+            line = (f"{summary.number}  {shown.text()}\n{summary.title}", colour_of(shown))
+            if line == self._lines[row]:
+                continue
+            if line[0] != self._lines[row][0]:
+                item.setText(line[0])
+            if line[1] != self._lines[row][1]:
+                item.setForeground(line[1])
+            self._lines[row] = line
 
     def _open(self, item: QListWidgetItem) -> None:
         self.mw.open_ticket(str(item.data(ID_ROLE)))

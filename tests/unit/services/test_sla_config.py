@@ -19,7 +19,7 @@ from app.services.tickets import TicketInput
 from app.sla.calendar import DayKind, OverrideKind
 from app.sla.contracts import changzhou_policy, zhanjiang_policy
 from app.sla.deadlines import DeadlineMode
-from app.sla.policy import Policy, PolicyError, Rule, Target, TargetKind
+from app.sla.policy import Counting, Policy, PolicyError, Rule, Target, TargetKind
 from app.storage.models import CalendarDay, CalendarYear, OutboxOp, SlaPolicy, TicketState
 from tests.helpers.factories import CST, Refs
 
@@ -254,3 +254,80 @@ def test_a_date_made_a_holiday_turns_a_zhanjiang_response_into_by_agreement(
     assert target(ctx, ticket_id, TargetKind.RESPONSE).mode is DeadlineMode.BY_AGREEMENT
     with ctx.db.session() as session:
         assert session.get(TicketState, ticket_id).next_due_at is None  # type: ignore[union-attr]
+
+
+def ticket_states(ctx: AppContext) -> dict[str, tuple[Any, ...]]:
+    with ctx.db.session() as session:
+        return {
+            s.ticket_id: (s.status, s.phase, s.next_due_at, s.outcomes, s.calendar_from, s.calendar_to)
+            for s in session.scalars(select(TicketState))
+        }
+
+
+def test_a_date_edit_recomputes_the_tickets_it_concerns_and_gives_what_recomputing_all_gives(
+    ctx: AppContext, refs: Refs
+) -> None:
+    """Changzhou's resolution counted in working time (edited policy), so its deadlines span days; a
+    date edit recomputes only the tickets whose deadlines asked the calendar about a date near it, and
+    the result is the same as recomputing every open ticket."""
+    [entry] = policies_of(ctx, refs, "changzhou")
+    assert entry.policy is not None
+    general = entry.policy.rules[1]
+    business = Rule(
+        general.name,
+        (general.targets[0], Target(TargetKind.RESOLUTION, 24 * 60, Counting.BUSINESS, pausable=True)),
+        general.severities,
+    )
+    edited = Policy(
+        entry.policy.site,
+        entry.policy.name,
+        (entry.policy.rules[0], business),
+        severities=entry.policy.severities,
+    )
+    with ctx.uow() as uow:
+        sla_config.save_policy(uow, entry.id, edited, NOW)
+    reports = [
+        ("changzhou", dt.datetime(2026, 3, 4, 10, 0, tzinfo=CST)),  # 24 h of 08–18: to Fri 14:00
+        ("changzhou", dt.datetime(2026, 6, 10, 10, 0, tzinfo=CST)),
+        ("zhanjiang", dt.datetime(2026, 3, 5, 20, 0, tzinfo=CST)),  # evening: the report day is asked
+        ("zhanjiang", dt.datetime(2026, 8, 12, 9, 0, tzinfo=CST)),
+    ]
+    ids = [new_ticket(ctx, refs, site, reported) for site, reported in reports]
+    states = ticket_states(ctx)
+    assert states[ids[0]][4:] == ("2026-03-04", "2026-03-06")
+    assert states[ids[2]][4:] == ("2026-03-05", "2026-03-05")
+
+    edits = [
+        (dt.date(2026, 3, 5), OverrideKind.HOLIDAY, {ids[0], ids[2]}),  # inside both spans
+        (dt.date(2026, 3, 7), OverrideKind.WORKDAY, {ids[0], ids[2]}),  # a Saturday worked, nearby
+        (dt.date(2026, 5, 1), OverrideKind.REST_DAY, set()),  # more than 16 days from every span
+        (dt.date(2026, 6, 11), OverrideKind.HOLIDAY, {ids[1]}),
+    ]
+    for day, kind, moved in edits:
+        before = ticket_states(ctx)
+        with ctx.uow() as uow:
+            sla_config.set_calendar_day(uow, day, kind, "测试", NOW)
+        after = ticket_states(ctx)
+        assert {i for i in ids if after[i] != before[i]} <= moved, day
+        with ctx.uow() as uow:  # what recomputing every open ticket gives
+            tickets.recompute_all_open(uow.session, NOW)
+            uow.commit()
+        assert ticket_states(ctx) == after, day
+    # the Wednesday–Friday ticket lost Thursday and got Saturday: due Saturday 14:00
+    assert target(ctx, ids[0], TargetKind.RESOLUTION).due == dt.datetime(2026, 3, 7, 14, 0, tzinfo=CST)
+
+
+def test_a_date_edit_leaves_tickets_that_never_asked_the_calendar_unwritten(
+    ctx: AppContext, refs: Refs
+) -> None:
+    ticket_id = new_ticket(ctx, refs, "changzhou", dt.datetime(2026, 3, 4, 10, 0, tzinfo=CST))  # clock time
+    with ctx.db.session() as session:
+        state = session.get(TicketState, ticket_id)
+        assert state is not None and state.calendar_from is None
+        written = state.updated_at
+    with ctx.uow() as uow:
+        sla_config.set_calendar_day(
+            uow, dt.date(2026, 3, 4), OverrideKind.HOLIDAY, "临时放假", NOW + dt.timedelta(hours=1)
+        )
+    with ctx.db.session() as session:
+        assert session.get(TicketState, ticket_id).updated_at == written  # type: ignore[union-attr]
