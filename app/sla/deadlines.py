@@ -687,3 +687,55 @@ def callback_due(
     if rule.counting is Counting.CLOCK:
         return to_shanghai(call_at) + amount
     return hours_calendar.add_business_time(call_at, amount)
+
+
+def callback_target(
+    policy: Policy, calendar: WorkCalendar, call_at: dt.datetime, called_back_at: dt.datetime | None
+) -> TargetState | None:
+    """The call-back of a missed or after-hours call as a countdown target (``callback_due``), or
+    None when the policy asks for no call-back for it. Its warnings are the policy's."""
+    due = callback_due(policy, calendar, call_at, missed_or_after_hours=True)
+    rule = policy.callback
+    if due is None or rule is None:
+        return None
+    start = to_shanghai(call_at)
+    amount = dt.timedelta(minutes=rule.minutes)
+    hours_calendar = calendar.with_hours(policy.working_hours)
+    running: tuple[Period, ...] = (
+        ((start, due),)
+        if rule.counting is Counting.CLOCK
+        else tuple(hours_calendar.consume_business_time(start, amount))
+    )
+    window = rule.window.describe(hours_calendar, start)
+    phrases = (
+        Phrase.of(
+            N_("Called {called}, {window}: call back → {amount} → {due}"),
+            called=Moment(start),
+            window=window,
+            amount=amount,
+            due=Moment(due, start),
+        )
+        if window is not None
+        else Phrase.of(
+            N_("Called {called}: call back → {amount} → {due}"),
+            called=Moment(start),
+            amount=amount,
+            due=Moment(due, start),
+        ),
+    )
+    return TargetState(
+        kind=TargetKind.RESPONSE,
+        mode=DeadlineMode.AUTOMATIC,
+        counting=rule.counting,
+        start=start,
+        budget=amount,
+        due=due,
+        met_at=called_back_at,
+        paused_total=_ZERO,
+        paused_since=None,
+        remaining_while_paused=None,
+        thresholds=policy.warnings.thresholds(),
+        unconfirmed_years=tuple(calendar.unconfirmed_years(start, start)),
+        phrases=phrases,
+        running=running,
+    )

@@ -204,6 +204,8 @@ class Call(SyncedMixin, Base):
     transferred_to: Mapped[str] = mapped_column(String(100), default="")
     revision: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # When a call that needed a call back (outcome ``callback``) was returned; None: not yet.
+    called_back_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     # No index on the stamp here (the other synced tables have one): nothing looks calls up by it.
     hlc: Mapped[str] = mapped_column(String(64), default="")
 
@@ -342,7 +344,8 @@ Index("ix_ticket_state_open_due", TicketState.is_open, TicketState.next_due_at)
 
 
 class TicketAlert(Base):
-    """A countdown warning already shown for a ticket's target (notify once per threshold). Local."""
+    """A countdown warning already shown for a ticket's target, or for a call's call-back (under the
+    call's id), so it is shown once per threshold. Local."""
 
     __tablename__ = "ticket_alerts"
     ticket_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -442,6 +445,12 @@ Index("ix_calls_caller_key_live", Call.caller_key, Call.deleted)
 Index("ix_calls_contact_id_live", Call.contact_id, Call.deleted)
 # Calls this desktop has not had back from a server: the sync check counts the rest cheaply.
 Index("ix_calls_unsynced", Call.key, sqlite_where=Call.server_version.is_(None))
+# Calls still to be called back: a handful among a million, read at every reload of the due-soon panel.
+Index(
+    "ix_calls_callback_open",
+    Call.key,
+    sqlite_where=(Call.outcome == "callback") & Call.called_back_at.is_(None) & Call.deleted.is_(False),
+)
 
 # No composite (x, key) indexes are needed: ``key`` is the rowid, and SQLite ends every index with it,
 # so an index on ``caller_key`` already serves "this caller's calls, newest first".

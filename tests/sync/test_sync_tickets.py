@@ -373,3 +373,33 @@ def test_the_server_schema_goes_down_to_s0001_and_up_again(pg_database: PgDataba
         assert set(server_columns(world)) == set(SYNCED_TABLES)
     finally:
         world.close()
+
+
+# --- call-backs -----------------------------------------------------------------------------------
+
+
+def test_a_call_back_recorded_on_one_desktop_closes_the_task_on_the_other(world: SyncWorld) -> None:
+    from app.services import callbacks, calls
+
+    a, b = world.desktop("a"), world.desktop("b")
+    saturday = dt.datetime(2026, 12, 5, 10, 0, tzinfo=CST)
+    missed = a.record_call("周末开票失败")
+    with a.uow() as uow:
+        data = calls.input_from_call(calls.get_call(uow.session, missed.id))  # type: ignore[arg-type]
+        data.started_at, data.outcome = saturday, "callback"
+        calls.edit_call(uow, missed.id, data, editor="a")
+    a.sync()
+    b.sync()
+    with b.db.session() as session:
+        [task] = callbacks.open_callbacks(session)
+    assert task.call_id == missed.id and task.due == saturday + dt.timedelta(minutes=30)
+    with b.uow() as uow:
+        callbacks.mark_called_back(
+            uow, missed.id, saturday + dt.timedelta(minutes=20), saturday + dt.timedelta(hours=1)
+        )
+    b.sync()
+    a.sync()
+    with a.db.session() as session:
+        assert callbacks.open_callbacks(session) == []
+        done = callbacks.callback_of(session, missed.id)
+    assert done is not None and done.called_back_at == saturday + dt.timedelta(minutes=20)

@@ -33,7 +33,9 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserFacingError, ValidationError
 from app.i18n import N_, _
-from app.services import calls, directory, reference
+from app.services import callbacks, calls, directory, reference
+from app.services.callbacks import CallbackTask
+from app.sla.countdown import countdown
 from app.storage.models import (
     OUTCOME_LABELS,
     Category,
@@ -48,6 +50,7 @@ from ui import dialogs
 from ui.calls.list_model import format_duration, format_time, outcome_label
 from ui.changes import OpChanges
 from ui.operations import show_error
+from ui.tickets.countdown import colour_of
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -105,6 +108,7 @@ class CallView:
     revision: int = 1
     question: str = ""
     answer: str = ""
+    callback: CallbackTask | None = None  # the call needed a call back (done or not)
 
 
 def _name(session: Session, field: str, value: Any) -> str:
@@ -264,9 +268,11 @@ class CallDetailDialog(QDialog):
         save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self)
         save_shortcut.activated.connect(self._save_shortcut)
 
+        self._callback: CallbackTask | None = None
         self.load()
         self._set_mode(editing=False)
         mw.taskman.operation_did_execute.connect(self._on_changes)
+        mw.ticker.tick.connect(self._show_callback)
 
     def _on_changes(self, changes: OpChanges) -> None:
         if (changes.calls or changes.reference) and not self.editing and not self._saving:
@@ -304,8 +310,23 @@ class CallDetailDialog(QDialog):
 
         self.question_view = self._reader("questionView")
         self.answer_view = self._reader("answerView")
+        self.callback_label = _selectable(QLabel(details))
+        self.callback_label.setObjectName("callbackStatus")
+        self.callback_button = QPushButton(_("Called &back"), details)
+        self.callback_button.setObjectName("calledBackButton")
+        self.callback_button.setToolTip(_("Record that the caller was called back now"))
+        self.callback_button.setAutoDefault(False)
+        self.callback_button.clicked.connect(self.mark_called_back)
+        self.callback_row = QWidget(details)
+        callback_line = QHBoxLayout(self.callback_row)
+        callback_line.setContentsMargins(0, 0, 0, 0)
+        callback_line.addWidget(QLabel(_("Call back") + _(":"), self.callback_row))
+        callback_line.addWidget(self.callback_label, 1)
+        callback_line.addWidget(self.callback_button)
+        self.callback_row.hide()
         box = QVBoxLayout(details)
         box.addLayout(grid)
+        box.addWidget(self.callback_row)
         box.addSpacing(6)
         box.addWidget(QLabel("<b>{}</b>".format(html.escape(_("Question"))), details))
         box.addWidget(self.question_view, 1)
@@ -353,6 +374,7 @@ class CallDetailDialog(QDialog):
                     revision=call.revision,
                     question=call.question,
                     answer=call.answer,
+                    callback=callbacks.callback_of(session, call.id),
                 )
                 self._call_input = calls.input_from_call(call)
                 self._original_org = (call.unit_name, call.org_id)
@@ -364,9 +386,61 @@ class CallDetailDialog(QDialog):
                 )
         self._show(view, history, revision_count)
 
+    def _show_callback(self, *_now: Any) -> None:
+        """The call-back line: its countdown (each second, from the window's ticker) or when it was
+        done; the contract's explanation as its tooltip."""
+        task = self._callback
+        if task is None:
+            return
+        now = self.mw.ticker.now()
+        state = task.state
+        if task.called_back_at is not None:
+            text = _("Called back {when}").format(when=format_time(task.called_back_at))
+            if state is not None:
+                text += " · " + countdown(state, now).text()
+        elif state is not None:
+            shown = countdown(state, now)
+            text = shown.text()
+            self.callback_label.setStyleSheet(f"QLabel {{ color: {colour_of(shown).name()}; }}")
+        else:
+            text = _("To call back (the contract sets no time for this call)")
+        if task.called_back_at is not None or state is None:
+            self.callback_label.setStyleSheet("")
+        self.callback_label.setText(text)
+        self.callback_label.setToolTip(state.explanation() if state is not None else "")
+        self.callback_button.setVisible(task.called_back_at is None)
+
+    def mark_called_back(self) -> None:
+        """已回电: the caller was called back now (the time of the window's clock)."""
+        call_id, mw = self.call_id, self.mw
+        now = mw.ticker.now()
+
+        def work(_ctx: Any) -> None:
+            with mw.ctx.uow() as uow:
+                callbacks.mark_called_back(uow, call_id, now, now)
+
+        self.callback_button.setEnabled(False)
+        mw.op(work).success(self._called_back).failure(self._call_back_failed).changes(
+            OpChanges(calls=True)
+        ).run()
+
+    def _called_back(self, _result: None) -> None:
+        self.callback_button.setEnabled(True)
+        self.load()
+        self.mw.status_message(_("Call back recorded."))
+
+    def _call_back_failed(self, error: BaseException) -> None:
+        self.callback_button.setEnabled(True)
+        if isinstance(error, UserFacingError):
+            dialogs.warn(self, error.message)
+        else:
+            show_error(self, error)
+
     def _show(self, view: CallView, history: str, revision_count: int) -> None:
         self.exists = view.exists
         if not view.exists:
+            self._callback = None
+            self.callback_row.hide()
             self.title_label.setText(_("This call no longer exists."))
             self.edit_button.setEnabled(False)
             self.ticket_button.setEnabled(False)
@@ -397,6 +471,9 @@ class CallDetailDialog(QDialog):
         }
         for name, value in values.items():
             self.value_labels[name].setText(value or empty)
+        self._callback = view.callback
+        self.callback_row.setVisible(view.callback is not None)
+        self._show_callback()
         self.question_view.setPlainText(view.question)
         self.answer_view.setPlainText(view.answer)
         if revision_count:

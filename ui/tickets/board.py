@@ -16,7 +16,8 @@ from PySide6.QtCore import QObject, Signal
 from sqlalchemy import select
 
 from app.i18n import N_, _
-from app.services import tickets
+from app.services import callbacks, tickets
+from app.services.callbacks import CallbackTask
 from app.services.tickets import TicketSummary
 from app.sla.policy import TargetKind
 from app.storage.models import TicketAlert
@@ -68,6 +69,10 @@ class TicketBoard(QObject):
         self.mw = mw
         self.ticker = ticker
         self.summaries: list[TicketSummary] = []
+        self.callbacks: list[CallbackTask] = []  # calls still to be called back (回电)
+        self._callback_ids: set[str] = set()
+        self._callbacks_loading = False
+        self._callbacks_again = False
         self.loaded = False
         self._loading = False
         self._again = False
@@ -80,6 +85,46 @@ class TicketBoard(QObject):
     def _on_changes(self, changes: OpChanges) -> None:
         if changes.tickets or changes.reference:
             self.reload()
+        elif changes.calls:
+            self.reload_callbacks()  # a call saved or pulled may need, or no longer need, a call back
+
+    def reload_callbacks(self) -> None:
+        if self._callbacks_loading:
+            self._callbacks_again = True
+            return
+        self._callbacks_loading = True
+        site_id = self.mw.site_id
+        db = self.mw.ctx.db
+
+        def load(_ctx: object) -> list[CallbackTask]:
+            with db.session() as session:
+                return callbacks.open_callbacks(session, site_id)
+
+        self.mw.op(load).success(self._callbacks_loaded).failure(self._callbacks_failed).run()
+
+    def _callbacks_loaded(self, tasks: list[CallbackTask]) -> None:
+        self._callbacks_loading = False
+        if self._callbacks_again:
+            self._callbacks_again = False
+            self.reload_callbacks()
+        self._take_callbacks(tasks)
+        self.changed.emit()
+        self.ticker.fire()
+
+    def _callbacks_failed(self, error: BaseException) -> None:
+        self._callbacks_loading = False
+        self._failed(error)
+
+    def _take_callbacks(self, tasks: list[CallbackTask]) -> None:
+        """Watch the call-backs' countdowns as a ticket's (by call id: never a ticket's id)."""
+        self.callbacks = tasks
+        current = {task.call_id for task in tasks if task.state is not None}
+        for gone in self._callback_ids - current:
+            self.alerts.untrack(gone)
+        self._callback_ids = current
+        for task in tasks:
+            if task.state is not None:
+                self.alerts.track(task.call_id, task.label(), [task.state])
 
     def reload(self) -> None:
         if self._loading:
@@ -89,14 +134,18 @@ class TicketBoard(QObject):
         site_id = self.mw.site_id
         db = self.mw.ctx.db
 
-        def load(_ctx: object) -> tuple[list[TicketSummary], dict[str, set[str]]]:
+        def load(_ctx: object) -> tuple[list[TicketSummary], list[CallbackTask], dict[str, set[str]]]:
             with db.session() as session:
-                return tickets.list_open_tickets(session, site_id), _raised_alerts(session)
+                return (
+                    tickets.list_open_tickets(session, site_id),
+                    callbacks.open_callbacks(session, site_id),
+                    _raised_alerts(session),
+                )
 
         self.mw.op(load).success(self._loaded).failure(self._failed).run()
 
-    def _loaded(self, loaded: tuple[list[TicketSummary], dict[str, set[str]]]) -> None:
-        summaries, raised = loaded
+    def _loaded(self, loaded: tuple[list[TicketSummary], list[CallbackTask], dict[str, set[str]]]) -> None:
+        summaries, tasks, raised = loaded
         self._alert_store.load(raised)
         self._loading = False
         if self._again:
@@ -106,11 +155,12 @@ class TicketBoard(QObject):
         self.loaded = True
         shown = {s.id for s in summaries}
         for old in list(self.alerts.tracked()):
-            if old not in shown:
+            if old not in shown and old not in self._callback_ids:
                 self.alerts.untrack(old)
         for summary in summaries:
             if summary.deadlines is not None:
                 self.alerts.track(summary.id, f"{summary.number} {summary.title}", summary.deadlines.targets)
+        self._take_callbacks(tasks)
         self.changed.emit()
         self.ticker.fire()
 
@@ -123,8 +173,18 @@ class TicketBoard(QObject):
     def summary(self, ticket_id: str) -> TicketSummary | None:
         return next((s for s in self.summaries if s.id == ticket_id), None)
 
+    def callback(self, call_id: str) -> CallbackTask | None:
+        return next((t for t in self.callbacks if t.call_id == call_id), None)
+
     def _warn(self, alert: Alert) -> None:
         """A warning: a desktop notification where the system has a tray, the status bar always."""
+        if alert.ticket_id in self._callback_ids:
+            if alert.threshold is None:
+                text = _("{caller}: the time to call back has passed.").format(caller=alert.label)
+            else:
+                text = _("{caller} — {left}.").format(caller=alert.label, left=alert.shown.text())
+            self.mw.notify(_("Call back due"), text)
+            return
         target = _(TARGET_LABELS[alert.target])
         if alert.threshold is None:
             text = _("{ticket}: the {target} deadline has passed.").format(ticket=alert.label, target=target)

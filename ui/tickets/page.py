@@ -3,6 +3,8 @@ and the "due soon" panel that stays in view whichever page is shown."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.i18n import _
+from app.services.callbacks import CallbackTask
 from app.services.tickets import TicketSummary
 from app.sla.countdown import countdown
 from app.sla.policy import TargetKind
@@ -41,6 +44,7 @@ from ui.tickets.list_model import (
 )
 
 DUE_SOON_ROWS = 8
+IS_CALL_ROLE = Qt.ItemDataRole.UserRole + 40  # a due-soon line of a call to call back
 
 
 class CountdownDelegate(QStyledItemDelegate):
@@ -233,9 +237,41 @@ class TicketsPage(QWidget):
             self.mw.open_ticket(str(index.data(ID_ROLE)))
 
 
+@dataclass(frozen=True, slots=True)
+class _DueLine:
+    """One line of the due-soon panel: a ticket (its next target) or a call to call back."""
+
+    id: str
+    is_call: bool
+    heading: str  # the ticket's number, or "回电 李会计 0519-…"
+    title: str
+    due: dt.datetime
+    summary: TicketSummary | None = None
+    task: CallbackTask | None = None
+
+    def state(self, now: Any) -> Any:
+        if self.task is not None:
+            return self.task.state
+        return _next_target(self.summary, now) if self.summary is not None else None
+
+
+def _due_lines(board: TicketBoard) -> list[_DueLine]:
+    lines = [
+        _DueLine(s.id, False, s.number, s.title, s.next_due_at, summary=s)
+        for s in board.summaries
+        if s.next_due_at is not None
+    ]
+    lines += [
+        _DueLine(t.call_id, True, t.label(), t.unit_name or t.question, t.due, task=t)
+        for t in board.callbacks
+        if t.due is not None
+    ]
+    return sorted(lines, key=lambda line: line.due)[:DUE_SOON_ROWS]
+
+
 class DueSoonPanel(QDockWidget):
-    """The open tickets whose next deadline is nearest, always in view (a dock the engineer may move
-    or close from the View menu)."""
+    """The open tickets and the call-backs whose deadline is nearest, always in view (a dock the
+    engineer may move or close from the View menu)."""
 
     def __init__(self, mw: Any, board: TicketBoard) -> None:
         super().__init__(_("Due soon"), mw)
@@ -256,7 +292,7 @@ class DueSoonPanel(QDockWidget):
         layout.addWidget(self.list)
         layout.addWidget(self.empty)
         self.setWidget(body)
-        self._shown: list[TicketSummary] = []
+        self._shown: list[_DueLine] = []
         self._lines: list[tuple[str, Any]] = []  # what each line shows: its text and colour
         self.list.setUniformItemSizes(True)  # every line is two lines of text: no layout per change
         self._delegate = DueSoonDelegate(self.list)
@@ -266,14 +302,15 @@ class DueSoonPanel(QDockWidget):
         self._fill()
 
     def _fill(self) -> None:
-        self._shown = [s for s in self.board.summaries if s.next_due_at is not None][:DUE_SOON_ROWS]
+        self._shown = _due_lines(self.board)
         self._lines = [("", None)] * len(self._shown)
         self.list.clear()
         now = self.board.ticker.now()
-        for summary in self._shown:
+        for line in self._shown:
             item = QListWidgetItem()
-            item.setData(ID_ROLE, summary.id)
-            state = _next_target(summary, now)
+            item.setData(ID_ROLE, line.id)
+            item.setData(IS_CALL_ROLE, line.is_call)
+            state = line.state(now)
             if state is not None:
                 item.setToolTip(state.explanation())
             self.list.addItem(item)
@@ -284,23 +321,26 @@ class DueSoonPanel(QDockWidget):
     def _tick(self, now: Any) -> None:
         """Each line's countdown; an item is touched only when its text or colour moved (every change
         of an item makes the list lay out and repaint)."""
-        for row, summary in enumerate(self._shown):
+        for row, line in enumerate(self._shown):
             item = self.list.item(row)
-            state = _next_target(summary, now)
+            state = line.state(now)
             if item is None or state is None:
                 continue
             shown = countdown(state, now)
-            line = (f"{summary.number}  {shown.text()}\n{summary.title}", colour_of(shown))
-            if line == self._lines[row]:
+            drawn = (f"{line.heading}  {shown.text()}\n{line.title}", colour_of(shown))
+            if drawn == self._lines[row]:
                 continue
-            if line[0] != self._lines[row][0]:
-                item.setText(line[0])
-            if line[1] != self._lines[row][1]:
-                item.setForeground(line[1])
-            self._lines[row] = line
+            if drawn[0] != self._lines[row][0]:
+                item.setText(drawn[0])
+            if drawn[1] != self._lines[row][1]:
+                item.setForeground(drawn[1])
+            self._lines[row] = drawn
 
     def _open(self, item: QListWidgetItem) -> None:
-        self.mw.open_ticket(str(item.data(ID_ROLE)))
+        if item.data(IS_CALL_ROLE):
+            self.mw.open_call(str(item.data(ID_ROLE)))
+        else:
+            self.mw.open_ticket(str(item.data(ID_ROLE)))
 
 
 def _next_target(summary: TicketSummary, now: Any) -> Any:

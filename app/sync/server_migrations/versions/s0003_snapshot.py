@@ -15,6 +15,9 @@ decoding JSON). A first sync now reads the tables instead (``app.sync.snapshot``
   the values of the columns the desktop names, each as text (``data ->> column``), as a record whose
   columns the caller declares. Pages need no common snapshot: the cursor above covers every change,
   so a first sync cut short resumes from the last page it stored, even on a new connection.
+
+Calls gain a column desktops write, ``called_back_at`` (when a call that needed a call back was
+returned: the Changzhou contract's 30-minute call-back).
 """
 
 from __future__ import annotations
@@ -70,10 +73,22 @@ GRANT EXECUTE ON FUNCTION hotline.snapshot_page(integer, uuid, text, text[], tex
 """
 
 
+# Calls gain one column a desktop writes: when a call that needed a call back was returned.
+CALLS_COLUMN = "called_back_at"
+
+
 def upgrade() -> None:
     op.execute(SNAPSHOT_SQL)
+    op.execute(
+        f"UPDATE hotline.synced_tables SET columns = array_append(columns, '{CALLS_COLUMN}') "
+        f"WHERE name = 'calls' AND NOT ('{CALLS_COLUMN}' = ANY (columns))"
+    )
 
 
 def downgrade() -> None:
+    op.execute(
+        f"UPDATE hotline.synced_tables SET columns = array_remove(columns, '{CALLS_COLUMN}') "
+        "WHERE name = 'calls'"
+    )
     op.execute("DROP FUNCTION hotline.snapshot_page(integer, uuid, text, text[], text, integer)")
     op.execute("DROP FUNCTION hotline.snapshot_start(integer, uuid)")
