@@ -320,8 +320,15 @@ class CallDetailDialog(QDialog):
         self.callback_row = QWidget(details)
         callback_line = QHBoxLayout(self.callback_row)
         callback_line.setContentsMargins(0, 0, 0, 0)
-        callback_line.addWidget(QLabel(_("Call back") + _(":"), self.callback_row))
-        callback_line.addWidget(self.callback_label, 1)
+        caption = QLabel(_("Call back") + _(":"), self.callback_row)
+        caption.setStyleSheet("QLabel { color: #555555; }")
+        self.callback_reason = _selectable(QLabel(self.callback_row))
+        self.callback_reason.setObjectName("callbackReason")
+        self.callback_reason.setStyleSheet("QLabel { color: #777777; }")
+        callback_line.addWidget(caption)
+        callback_line.addWidget(self.callback_label)
+        callback_line.addSpacing(8)
+        callback_line.addWidget(self.callback_reason, 1)
         callback_line.addWidget(self.callback_button)
         self.callback_row.hide()
         box = QVBoxLayout(details)
@@ -407,7 +414,9 @@ class CallDetailDialog(QDialog):
         if task.called_back_at is not None or state is None:
             self.callback_label.setStyleSheet("")
         self.callback_label.setText(text)
-        self.callback_label.setToolTip(state.explanation() if state is not None else "")
+        reason = state.explanation() if state is not None else ""
+        if self.callback_reason.text() != reason:
+            self.callback_reason.setText(reason)
         self.callback_button.setVisible(task.called_back_at is None)
 
     def mark_called_back(self) -> None:

@@ -93,6 +93,9 @@ class DueSoonDelegate(QStyledItemDelegate):
         painter.setPen(plain)
         elided = option.fontMetrics.elidedText(title, Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(rect.adjusted(0, line, 0, 0), _TEXT_ALIGNMENT, elided)
+        painter.setPen(palette.midlight().color())  # a hairline between lines
+        bottom = option.rect.bottom()
+        painter.drawLine(option.rect.left() + 4, bottom, option.rect.right() - 4, bottom)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         return QSize(option.rect.width(), 2 * option.fontMetrics.height() + 8)
