@@ -108,6 +108,9 @@ NOTE = "note"
 ASSIGNED = "assigned"
 CALL_LINKED = "call_linked"
 EDITED = "edited"
+# A person looked at an event that did not apply after a merge and set the mark aside:
+# {"event": id of that event}. The event stays in the history, no longer marked.
+FLAG_DISMISSED = "flag_dismissed"
 IN_PROGRESS_STATUS = TicketStatus.IN_PROGRESS.value  # the "status_changed" event of "start work"
 
 _ALL = frozenset(TicketStatus)
@@ -186,6 +189,7 @@ _ACTION_OF_KIND: dict[str, _Action] = {
     EDITED: _Action.CHANGE,
     NOTE: _Action.NOTE,
     CALL_LINKED: _Action.NOTE,
+    FLAG_DISMISSED: _Action.NOTE,
 }
 
 
@@ -509,6 +513,9 @@ def _derive(events: Sequence[TicketEventRow]) -> _Derived:
         derived.accepted.append(row)
         if action not in (_Action.NOTE, _Action.CHANGE):
             derived.last_at = row.at
+    dismissed = {str(_data(row).get("event")) for row in ordered if row.kind == FLAG_DISMISSED}
+    if dismissed:
+        derived.flagged = [event_id for event_id in derived.flagged if event_id not in dismissed]
     return derived
 
 
@@ -1060,6 +1067,18 @@ def add_note(uow: UnitOfWork, ticket_id: str, note: str, author: str, now: dt.da
     return _record(uow, ticket, NOTE, {"text": note.strip()}, author, now, now)
 
 
+def dismiss_flag(
+    uow: UnitOfWork, ticket_id: str, event_id: str, author: str, now: dt.datetime
+) -> TicketState:
+    """Set aside the mark of an event that did not apply after a merge, once a person has looked at it
+    (the event stays in the history; the dismissal is an event too, so every desktop sees it)."""
+    ticket, derived = _prepare(uow, ticket_id, _Action.NOTE)
+    now = _aware(now, "now")
+    if event_id not in derived.flagged:
+        raise TicketActionError(_("This entry of the history is not marked (any more)."))
+    return _record(uow, ticket, FLAG_DISMISSED, {"event": event_id}, author, now, now)
+
+
 def link_call(uow: UnitOfWork, ticket_id: str, call_id: str, author: str, now: dt.datetime) -> TicketState:
     """Link another call to the ticket (the caller rang again about it)."""
     session = uow.session
@@ -1290,6 +1309,8 @@ def _describe(
         return _("Assignment taken back")
     if kind == CALL_LINKED:
         return _("Call linked: {call}").format(call=_call_label(session, str(data.get("call_id"))))
+    if kind == FLAG_DISMISSED:
+        return _("Checked an entry that did not apply after a merge; its mark was set aside")
     if kind == EDITED:
         names = data.get("fields")
         labels = (

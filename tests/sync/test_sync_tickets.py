@@ -214,6 +214,23 @@ def test_a_change_that_no_longer_fits_after_the_merge_is_flagged_on_both_desktop
             assert tickets.list_open_tickets(session) == []
     assert derived(a, ticket.id) == derived(b, ticket.id)
 
+    # someone checks it on b and sets the mark aside; both desktops then show it unmarked
+    flagged_id = shown(b, ticket.id).timeline[-1].id
+    with b.uow() as uow:
+        tickets.dismiss_flag(uow, ticket.id, flagged_id, "李工", at(10, 30))
+    b.sync()
+    a.sync()
+    for desk in (a, b):
+        view = shown(desk, ticket.id)
+        assert view.flagged == 0 and view.status_label == "已解决"
+        assert [(e.text, e.flagged) for e in view.timeline[-2:]] == [
+            ("挂起：等待第三方", False),
+            ("已核对一条合并后未生效的记录，并取消其标记", False),
+        ]
+    assert derived(a, ticket.id) == derived(b, ticket.id)
+    with a.uow() as uow, pytest.raises(tickets.TicketActionError, match="已不再标记为未生效"):
+        tickets.dismiss_flag(uow, ticket.id, flagged_id, "张工", at(10, 40))  # already set aside
+
 
 # --- policies and the calendar --------------------------------------------------------------------
 

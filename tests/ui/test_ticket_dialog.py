@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from sqlalchemy import select
 
@@ -470,6 +470,17 @@ def test_an_event_that_no_longer_fits_after_a_merge_is_highlighted(
     assert dialog.tabs.tabText(dialog.tabs.indexOf(dialog.timeline_view)) == "处理记录（5）"
     dialog.tabs.setCurrentWidget(dialog.timeline_view)
     shot(dialog, "timeline")
+
+    # "已核对，取消标记": the entry's link sets the mark aside; the check is in the history too
+    assert "已核对，取消标记" in history
+    with ui_ctx.db.session() as session:
+        flagged_id = session.scalars(select(TicketEventRow.id).where(TicketEventRow.kind == "paused")).one()
+    assert f"dismiss:{flagged_id}" in dialog.timeline_view.toHtml()
+    dialog.timeline_view.anchorClicked.emit(QUrl(f"dismiss:{flagged_id}"))
+    qtbot.waitUntil(lambda: not dialog.warning_label.isVisible(), timeout=10_000)
+    history = dialog.timeline_view.toPlainText()
+    assert "两台电脑的修改合并后" not in history
+    assert "张工" in history and "已核对一条合并后未生效的记录，并取消其标记" in history
 
 
 @pytest.mark.allow_warnings  # the crash handler logs the bug it reports

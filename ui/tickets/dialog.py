@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -104,6 +104,7 @@ STATUS_COLOURS: dict[TicketStatus, str] = {
 }
 
 _ALL = frozenset(TicketStatus)
+_DISMISS_SCHEME = "dismiss"  # the history's link on an entry that did not apply after a merge
 _OPEN = frozenset(s for s in TicketStatus if s.is_open)
 _WORKING = frozenset(
     {TicketStatus.RESPONDED, TicketStatus.IN_PROGRESS, TicketStatus.ON_SITE_PENDING, TicketStatus.ON_SITE}
@@ -399,6 +400,7 @@ class TicketDialog(QDialog):
         self.timeline_view = QTextBrowser(self)
         self.timeline_view.setObjectName("ticketTimeline")
         self.timeline_view.setOpenLinks(False)
+        self.timeline_view.anchorClicked.connect(self._timeline_link)
         self.timeline_view.hide()  # a tab once the ticket exists
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("ticketTabs")
@@ -703,6 +705,9 @@ class TicketDialog(QDialog):
             if entry.flagged:
                 style = " style='background:#fff4e5'"
                 what += f"<br><span style='color:#b35c00'>⚠ {html.escape(entry.flag_text)}</span>"
+                what += " <a href='{}:{}'>{}</a>".format(
+                    _DISMISS_SCHEME, html.escape(entry.id), html.escape(_("Checked: set the mark aside"))
+                )
             rows.append(
                 f"<tr{style}><td valign='top' width='22%'>{when}</td>"
                 f"<td valign='top' width='14%'>{html.escape(entry.author or '—')}</td>"
@@ -873,6 +878,13 @@ class TicketDialog(QDialog):
             "note": self._ask_note,
         }
         asks[key]()
+
+    def _timeline_link(self, url: QUrl) -> None:
+        """A link in the history: "checked" on an entry that did not apply after a merge."""
+        if url.scheme() != _DISMISS_SCHEME or self.ticket_id is None or self._acting:
+            return
+        event_id = url.path()
+        self._perform(lambda uow, tid, author, now: tickets.dismiss_flag(uow, tid, event_id, author, now))
 
     def _perform(
         self,
