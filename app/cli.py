@@ -9,6 +9,7 @@
     hotline sync [--server URL]                                      sync with the shared server now
     hotline server init|upgrade|status|mark-restored --server URL    administer the shared server
     hotline server add-user NAME --server URL --password-stdin       a login for a desktop
+                                    [--supervisor]                   … that may change contract rules
 
 Every command takes ``--data-dir`` (default: ``$HOTLINE_DATA_DIR``, else the user data folder) and
 ``--lang``. Exit codes: 0 done; 1 the file has bad rows, so nothing was imported; 2 a problem of the
@@ -304,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--server", metavar="URL", required=True, help=_("an administrator's server URL"))
     server.add_argument(
         "--password-stdin", action="store_true", help=_("read the new login's password from standard input")
+    )
+    server.add_argument(
+        "--supervisor",
+        action="store_true",
+        help=_("add-user: the login may change service-level policies and the working-day calendar"),
     )
     server.set_defaults(handler=_cmd_server)
     return parser
@@ -663,8 +669,11 @@ def _cmd_server(args: argparse.Namespace, run: _Run) -> int:
             import getpass
 
             password = getpass.getpass(_("Password for {name}: ").format(name=args.name))
-        admin.create_app_user(config, args.name, password)
-        _out(_("Login {name} can now sync.").format(name=args.name))
+        admin.create_app_user(config, args.name, password, supervisor=args.supervisor)
+        if args.supervisor:
+            _out(_("Login {name} can now sync, as a supervisor.").format(name=args.name))
+        else:
+            _out(_("Login {name} can now sync.").format(name=args.name))
     else:
         epoch = admin.mark_restored(config)
         _out(

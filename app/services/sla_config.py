@@ -64,6 +64,22 @@ def calendar_year_id(year: int) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"calendar_year/{year}"))
 
 
+def require_supervisor(session: Session) -> None:
+    """Refuse a change of policies or the calendar on a desktop whose server login is not a
+    supervisor (the server would refuse it too: ``app.sync.local.may_change_service_rules``)."""
+    from app.sync import local  # the sync layer's record of what the server said
+
+    if not local.may_change_service_rules(session):
+        raise UserFacingError(not_a_supervisor_message())
+
+
+def not_a_supervisor_message() -> str:
+    return _(
+        "Only a supervisor may change the service-level rules and the working-day calendar. This "
+        "computer's login on the shared server is not a supervisor's; the administrator can make it one."
+    )
+
+
 def _recompute_open_tickets(session: Session, now: dt.datetime) -> None:
     # imported here: the ticket service reads its policies and calendar from this module
     from app.services import tickets
@@ -213,6 +229,7 @@ def _policy_from(body: Policy | str) -> Policy:
 
 def add_policy(uow: UnitOfWork, site_id: str, body: Policy | str) -> SlaPolicy:
     """A new policy for a site (a supervisor's). Raises ``PolicyError`` for a body that cannot be used."""
+    require_supervisor(uow.session)
     session = uow.session
     site = session.get(Site, site_id)
     if site is None or site.deleted:
@@ -230,6 +247,7 @@ def save_policy(uow: UnitOfWork, policy_id: str, body: Policy | str, now: dt.dat
 
     Raises ``PolicyError`` (every problem, translated) for a body that cannot be used: nothing is saved.
     """
+    require_supervisor(uow.session)
     session = uow.session
     row = session.get(SlaPolicy, policy_id)
     if row is None or row.deleted:
@@ -245,6 +263,7 @@ def save_policy(uow: UnitOfWork, policy_id: str, body: Policy | str, now: dt.dat
 
 def set_policy_active(uow: UnitOfWork, policy_id: str, active: bool) -> None:
     """Retire a policy (new tickets no longer get it; tickets that use it keep it) or bring it back."""
+    require_supervisor(uow.session)
     row = uow.session.get(SlaPolicy, policy_id)
     if row is None or row.deleted:
         raise ValidationError({"policy": _("This service-level policy no longer exists.")})
@@ -367,6 +386,7 @@ def set_calendar_day(
     uow: UnitOfWork, day: dt.date, kind: OverrideKind | str, name: str, now: dt.datetime
 ) -> None:
     """Say what one date is (a working day, a day off, a holiday with its name); deadlines follow."""
+    require_supervisor(uow.session)
     session = uow.session
     _put_day(session, day, _clean_kind(kind), name)
     session.flush()
@@ -376,6 +396,7 @@ def set_calendar_day(
 
 def clear_calendar_day(uow: UnitOfWork, day: dt.date, now: dt.datetime) -> None:
     """Give a date back to the library's data."""
+    require_supervisor(uow.session)
     session = uow.session
     row = session.get(CalendarDay, calendar_day_id(day))
     if row is None or row.deleted:
@@ -403,6 +424,7 @@ def _put_year(session: Session, year: int, confirmed: bool, source: str) -> None
 def set_year_confirmed(uow: UnitOfWork, year: int, confirmed: bool, source: str, now: dt.datetime) -> None:
     """Mark a year's dates as the official notice (or take that back): for a confirmed year the
     library's estimate is ignored and only the supervisor's dates differ from a plain week."""
+    require_supervisor(uow.session)
     if not 1990 <= year <= 2200:
         raise ValidationError({"year": _("Enter a year between 1990 and 2200.")})
     session = uow.session
@@ -416,6 +438,7 @@ def import_notice(uow: UnitOfWork, year: int, text: str, source: str, now: dt.da
     """Apply a year's State Council notice from CSV text (``app.sla.notice_csv``): its dates replace the
     year's dates, and the year is confirmed. All or nothing: a file with any problem raises
     ``NoticeImportError`` listing every problem and changes nothing. Returns the number of dates."""
+    require_supervisor(uow.session)
     if not 1990 <= year <= 2200:
         raise ValidationError({"year": _("Enter a year between 1990 and 2200.")})
     result = parse_notice_csv(text, year)

@@ -19,7 +19,7 @@ from app.errors import UserFacingError
 from app.i18n import _
 from app.sync.config import ServerConfig
 from app.sync.engine import SESSION_OPTIONS, classify
-from app.sync.protocol import APP_ROLE, SERVER_SCHEMA, SERVER_SCHEMA_HEAD
+from app.sync.protocol import APP_ROLE, SERVER_SCHEMA, SERVER_SCHEMA_HEAD, SUPERVISOR_ROLE
 
 log = logging.getLogger("hotline.sync.admin")
 
@@ -82,8 +82,10 @@ def init_or_upgrade(config: ServerConfig) -> str:
     return SERVER_SCHEMA_HEAD
 
 
-def create_app_user(config: ServerConfig, user: str, password: str) -> None:
-    """A login for one desktop (or engineer): member of the app role, with session time limits."""
+def create_app_user(config: ServerConfig, user: str, password: str, supervisor: bool = False) -> None:
+    """A login for one desktop (or engineer): member of the app role, with session time limits; a
+    supervisor's is also a member of ``hotline_supervisor`` (may change service-level policies and the
+    calendar). Run again for an existing login, it sets the password and the supervisor membership."""
     if not _USER_NAME.match(user):
         raise UserFacingError(
             _("A user name is lower-case letters, digits and _ and starts with a letter, e.g. engineer_li.")
@@ -100,6 +102,8 @@ def create_app_user(config: ServerConfig, user: str, password: str) -> None:
                 )
             )
             conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(APP_ROLE), sql.Identifier(user)))
+            membership = "GRANT {} TO {}" if supervisor else "REVOKE {} FROM {}"
+            conn.execute(sql.SQL(membership).format(sql.Identifier(SUPERVISOR_ROLE), sql.Identifier(user)))
             for option in SESSION_OPTIONS.replace("-c ", "").split():
                 name, value = option.split("=")
                 conn.execute(

@@ -69,6 +69,7 @@ class ServerInfo:
     server_version: str
     rows_estimate: int = 0
     station: int | None = None  # this desktop's station number for ticket numbers (schema s0002)
+    supervisor: bool | None = None  # the login may change policies and the calendar (schema s0003)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ class SyncEngine:
                 server_version=str(answer.get("server_version") or ""),
                 rows_estimate=max(0, int(answer.get("rows") or 0)),
                 station=None if answer.get("station") is None else int(answer["station"]),
+                supervisor=None if answer.get("supervisor") is None else bool(answer["supervisor"]),
             )
         except (TypeError, ValueError) as exc:
             raise SyncError(Problem.ANSWER, f"hello answered {answer!r}") from exc
@@ -219,7 +221,19 @@ class SyncEngine:
         if info.schema_revision < SERVER_SCHEMA_HEAD:
             raise SyncError(Problem.OLD_SCHEMA, f"server schema {info.schema_revision}")
         self._info = info
+        self._remember_role(info)
         return info
+
+    def _remember_role(self, info: ServerInfo) -> None:
+        """Keep what the server says of this login's role, for the settings pages (also offline)."""
+        if info.supervisor is None:
+            return
+        value = "1" if info.supervisor else "0"
+        with self.db.session() as session:
+            if local.read_meta(session, local.SUPERVISOR) == value:
+                return
+        with remote_transaction(self.db) as conn:
+            local.write_meta(conn, local.SUPERVISOR, value)
 
     def _guarded(self, work: Callable[[psycopg.Connection[Any]], Any]) -> Any:
         """Run ``work`` on the connection; a psycopg error becomes a SyncError (and a lost connection

@@ -43,6 +43,7 @@ LAST_SUCCESS = "sync.last_success"
 LAST_ERROR = "sync.last_error"
 HASHED_AT = "sync.hashed_at"  # when every table's content hash was last compared with the server's
 RESYNCED_AT = "sync.resynced_at."  # + table: when it was last fetched again because it differed
+SUPERVISOR = "sync.supervisor"  # "1"/"0": the server's answer whether this desktop's login is a supervisor
 
 LOG_KEEP = 2000  # sync log entries kept; older ones are dropped as new ones come
 
@@ -444,6 +445,8 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^malformed (clock stamp|row id) .*$|^fields must be an object$|^unknown operation .*$"
                 r"|^the id field differs from the row id$"),
      N_("The change was malformed.")),
+    (re.compile(r"^only a supervisor may change service-level policies and the working-day calendar$"),
+     N_("Only a supervisor may change the service-level rules and the working-day calendar.")),
 )  # fmt: skip
 
 
@@ -646,3 +649,10 @@ def resolve_conflict(uow: UnitOfWork, conflict_id: str, use_lost: bool, editor: 
             return
     setattr(row, conflict.field, value)
     uow.commit()
+
+
+def may_change_service_rules(session: Session | Connection) -> bool:
+    """Whether this desktop may change service-level policies and the calendar: as the shared server
+    last said of its login (a supervisor, or an administrator); a desktop that never heard from a
+    server works alone, and its engineer decides."""
+    return read_meta(session, SUPERVISOR) != "0"

@@ -19,6 +19,8 @@ SERVER_SCHEMA_HEAD = "s0003"
 
 # The group role desktops log in under (a member of it): may run the sync functions, nothing else.
 APP_ROLE = "hotline_app"
+# Its members (besides the app role) may change service-level policies and the calendar (s0003).
+SUPERVISOR_ROLE = "hotline_supervisor"
 
 
 class Kind(Enum):

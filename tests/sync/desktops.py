@@ -109,11 +109,12 @@ class SyncWorld:
             desk.close()
 
 
-def make_world(database: PgDatabase, folder: Path, login: str = "") -> SyncWorld:
+def make_world(database: PgDatabase, folder: Path, login: str = "", supervisor: bool = False) -> SyncWorld:
+    """The server set up, and one desktop login (a supervisor's with ``supervisor``) for the desktops."""
     admin_config = ServerConfig.from_url(database.url)
     admin.init_or_upgrade(admin_config)
     login = login or f"desk_{database.name}"[:60]
-    admin.create_app_user(admin_config, login, APP_PASSWORD)
+    admin.create_app_user(admin_config, login, APP_PASSWORD, supervisor=supervisor)
     app_config = ServerConfig(
         host=admin_config.host, port=admin_config.port, database=admin_config.database, user=login,
         sslmode="disable", password=APP_PASSWORD,

@@ -10,6 +10,7 @@ import pytest
 
 from app import i18n
 from app.cli import EXIT_OK, EXIT_USER_ERROR, main
+from app.sync.protocol import SERVER_SCHEMA_HEAD
 from tests.helpers.pgserver import PgDatabase, free_port
 
 
@@ -28,7 +29,7 @@ def test_an_administrator_sets_up_the_server_and_two_desktops_sync(
     assert main(["server", "status", "--server", pg_database.url]) == EXIT_OK
     assert "未初始化" in capsys.readouterr().out
     assert main(["server", "init", "--server", pg_database.url]) == EXIT_OK
-    assert "s0003" in capsys.readouterr().out
+    assert SERVER_SCHEMA_HEAD in capsys.readouterr().out
     assert main(["server", "upgrade", "--server", pg_database.url]) == EXIT_OK
     assert "已是" in capsys.readouterr().out  # running it again changes nothing
 

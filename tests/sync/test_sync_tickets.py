@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from alembic.config import Config
 from sqlalchemy import select
 
 from app import i18n
+from app.errors import UserFacingError
 from app.services import reference, sla_config, ticket_numbers, tickets
 from app.services.tickets import TicketInput
 from app.sla.calendar import DayKind, OverrideKind
@@ -26,7 +28,7 @@ from app.storage.models import SYNCED_TABLES, Base, OutboxOp, SlaPolicy, TicketS
 from app.storage.outbox import _recorded
 from app.sync import admin, local
 from app.sync.config import ServerConfig
-from app.sync.protocol import TABLES, Problem, SyncError
+from app.sync.protocol import SERVER_SCHEMA_HEAD, TABLES, Problem, SyncError
 from tests.helpers.factories import CST
 from tests.helpers.pgserver import PgDatabase
 from tests.sync.desktops import APP_PASSWORD, Desktop, SyncWorld, make_world
@@ -45,7 +47,7 @@ def _chinese() -> None:
 
 @pytest.fixture
 def world(pg_database: PgDatabase, tmp_path: Path) -> Iterator[SyncWorld]:
-    made = make_world(pg_database, tmp_path)
+    made = make_world(pg_database, tmp_path, supervisor=True)  # the tests change policies and dates
     yield made
     made.close()
 
@@ -366,7 +368,7 @@ def test_a_server_still_at_s0001_is_to_be_upgraded_and_local_tickets_wait(
         with a.db.session() as session:
             assert session.scalar(select(OutboxOp).where(OutboxOp.row_id == ticket.id)) is not None
 
-        assert admin.init_or_upgrade(admin_config) == "s0003"
+        assert admin.init_or_upgrade(admin_config) == SERVER_SCHEMA_HEAD
         a.engine.close()
         a.sync()
         assert [row["number"] for row in world.server_rows("tickets").values()] == ["GD-2026-010001"]
@@ -420,3 +422,45 @@ def test_a_call_back_recorded_on_one_desktop_closes_the_task_on_the_other(world:
         assert callbacks.open_callbacks(session) == []
         done = callbacks.callback_of(session, missed.id)
     assert done is not None and done.called_back_at == saturday + dt.timedelta(minutes=20)
+
+
+# --- who may change the contract rules --------------------------------------------------------------
+
+
+def test_only_a_supervisor_login_may_change_policies_and_the_calendar(
+    pg_database: PgDatabase, tmp_path: Path
+) -> None:
+    """An engineer's desktop reads the rules and the calendar but may not change them: the app says so
+    before saving, and the server refuses such a change even if one reaches it (parked, for a
+    supervisor to see). The contracts' default policies every desktop seeds are accepted from anyone."""
+    world = make_world(pg_database, tmp_path, login=f"eng_{pg_database.name}"[:60])
+    supervisor_login = f"sup_{pg_database.name}"[:60]
+    admin.create_app_user(world.admin_config, supervisor_login, APP_PASSWORD, supervisor=True)
+    try:
+        engineer = world.desktop("engineer")
+        boss = world.desktop("boss", replace(world.app_config, user=supervisor_login))
+        saturday = dt.date(2026, 3, 7)
+        with engineer.uow() as uow:  # before any sync this desktop works alone: its engineer decides
+            sla_config.set_calendar_day(uow, saturday, OverrideKind.WORKDAY, "", at(9, 0))
+        report = engineer.sync()
+        assert report.rejected == 1  # the server refused the date, and took the seeded policies
+        assert len(world.server_rows("sla_policies")) == 2 and world.server_rows("calendar_days") == {}
+        with engineer.db.session() as session:
+            [parked] = local.parked_ops(session)
+            assert parked.table_name == "calendar_days"
+            assert parked.reason == "只有主管可以修改服务时限规则和工作日历。"
+            assert local.may_change_service_rules(session) is False
+        with engineer.uow() as uow, pytest.raises(UserFacingError, match="只有主管可以修改"):
+            sla_config.set_calendar_day(uow, saturday, OverrideKind.HOLIDAY, "厂庆日", at(9, 5))
+
+        boss.sync()
+        with boss.db.session() as session:
+            assert local.may_change_service_rules(session) is True
+        with boss.uow() as uow:
+            sla_config.set_calendar_day(uow, saturday, OverrideKind.HOLIDAY, "厂庆日", at(9, 10))
+        assert boss.sync().rejected == 0
+        engineer.sync()
+        with engineer.db.session() as session:
+            assert sla_config.build_calendar(session).holiday_name(saturday) == "厂庆日"  # it reads them
+    finally:
+        world.close()

@@ -647,3 +647,35 @@ def test_screenshots_of_both_pages(
     click_button(qtbot, page, "导入国务院通知(&I)…")
     wait_for_tasks(qtbot, main_window)
     shot(settings_dialog, "calendar_import_problems")
+
+
+@pytest.fixture
+def engineer_desktop(ui_ctx: AppContext) -> None:
+    """The shared server said this desktop's login is not a supervisor's (as ``hello`` does)."""
+    from app.sync import local
+
+    with ui_ctx.uow() as uow:
+        local.write_meta(uow.session, local.SUPERVISOR, "0")
+        uow.commit()
+
+
+def test_an_engineer_reads_the_rules_and_the_calendar_but_cannot_change_them(
+    qtbot: Any, engineer_desktop: None, policy_page: PolicyPage, settings_dialog: SettingsDialog
+) -> None:
+    assert policy_page.role_note.isVisible()
+    assert policy_page.role_note.text().startswith("只有主管可以修改服务时限规则和工作日历")
+    assert policy_page.rules_table.rowCount() > 0  # the rules are there to read
+    assert not policy_page.save_button.isEnabled() and not policy_page.restore_button.isEnabled()
+    assert not policy_page.rule_name_edit.isEnabled() and not policy_page.add_rule_button.isEnabled()
+    select_rule(qtbot, policy_page, "一般故障")  # another rule can still be picked and read
+    assert policy_page.rule_name_edit.text() == "一般故障"
+    assert not policy_page.rule_name_edit.isEnabled()
+    shot(settings_dialog, "policy_read_only")
+
+    settings_dialog.page_list.setCurrentRow(4)
+    calendar = settings_dialog.calendar_page
+    qtbot.waitUntil(lambda: calendar.view is not None, timeout=5000)
+    assert calendar.role_note.isVisible()
+    assert not calendar.set_button.isEnabled() and not calendar.import_button.isEnabled()
+    assert not calendar.kind_combo.isEnabled()
+    assert calendar.year_spin.isEnabled()  # other years can still be looked at

@@ -56,6 +56,7 @@ from app.services.sla_config import NoticeImportError, YearStatus
 from app.sla.calendar import DayKind, OverrideKind
 from app.sla.formatting import weekday_name
 from app.sla.wall_time import SHANGHAI
+from app.sync import local
 from ui import dialogs
 from ui.changes import OpChanges
 from ui.operations import OpContext, show_error
@@ -348,9 +349,17 @@ class CalendarPage(QWidget):
         self.help_label.setTextFormat(Qt.TextFormat.RichText)
         self.help_label.setText(f"{html.escape(help_text)} <code>{html.escape(NOTICE_EXAMPLE)}</code>")
 
+        self._may_change = True
+        self.role_note = QLabel(sla_config.not_a_supervisor_message(), self)
+        self.role_note.setObjectName("roleNote")
+        self.role_note.setWordWrap(True)
+        self.role_note.setStyleSheet("QLabel { color: #b35c00; }")
+        self.role_note.hide()
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addWidget(self.role_note)
         layout.addWidget(self.status_note)
         layout.addLayout(body, 1)
         layout.addWidget(self.result_area)
@@ -384,6 +393,9 @@ class CalendarPage(QWidget):
             return  # the year was changed again meanwhile; that read follows
         self.view = view
         self.setEnabled(True)
+        with self.mw.ctx.db.session() as session:
+            self._may_change = local.may_change_service_rules(session)
+        self.role_note.setVisible(not self._may_change)
         self.status_label.setText(_(_STATUS_WORDS[view.status]))
         self.status_label.setStyleSheet(STATUS_STYLES[view.status])
         self.status_note.setText(_(_STATUS_NOTES[view.status]).format(year=view.year))
@@ -518,10 +530,14 @@ class CalendarPage(QWidget):
         view = self.view
         special = view.find(self.selected_day()) if view is not None else None
         holiday = self.kind_combo.currentData() == OverrideKind.HOLIDAY.value
-        self.name_edit.setEnabled(holiday)
-        self.set_button.setEnabled(view is not None and not self._busy)
-        self.clear_button.setEnabled(special is not None and special.entered is not None and not self._busy)
-        self.import_button.setEnabled(view is not None and not self._busy)
+        may = self._may_change  # a login that may not change the calendar reads it
+        self.kind_combo.setEnabled(may)
+        self.name_edit.setEnabled(holiday and may)
+        self.set_button.setEnabled(view is not None and not self._busy and may)
+        self.clear_button.setEnabled(
+            special is not None and special.entered is not None and not self._busy and may
+        )
+        self.import_button.setEnabled(view is not None and not self._busy and may)
         if view is not None and view.status is YearStatus.CONFIRMED:
             self.confirm_button.setText(_("Take back &confirmation…"))
             self.confirm_button.setToolTip("")
@@ -533,7 +549,7 @@ class CalendarPage(QWidget):
                 else ""
             )
         self.confirm_button.setEnabled(
-            view is not None and view.status is not YearStatus.PUBLISHED and not self._busy
+            view is not None and view.status is not YearStatus.PUBLISHED and not self._busy and may
         )
 
     def _set_busy(self, busy: bool) -> None:

@@ -67,6 +67,7 @@ from app.sla.policy import (
     TargetKind,
     TimeWindow,
 )
+from app.sync import local
 from ui import dialogs
 from ui.changes import OpChanges
 from ui.operations import OpContext, show_error
@@ -384,10 +385,17 @@ class PolicyPage(QWidget):
         intro = _note(
             _(
                 "Saved changes apply at once to the open tickets here, and to every other computer after "
-                "its next sync. There are no user roles yet: leave changes to the supervisor."
+                "its next sync."
             ),
             self,
         )
+        self.role_note = _note(sla_config.not_a_supervisor_message(), self)
+        self.role_note.setObjectName("roleNote")
+        self.role_note.setStyleSheet("QLabel { color: #b35c00; }")
+        self.role_note.hide()
+        self._may_change = True
+        self._locked = False
+        self._severity_triggers = QAbstractItemView.EditTrigger.NoEditTriggers
         self.site_combo = QComboBox(self)
         self.site_combo.setObjectName("policySite")
         self.site_combo.currentIndexChanged.connect(self._site_picked)
@@ -444,6 +452,7 @@ class PolicyPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(intro)
+        layout.addWidget(self.role_note)
         layout.addLayout(top)
         layout.addLayout(state_row)
         layout.addWidget(self.tabs, 1)
@@ -689,6 +698,9 @@ class PolicyPage(QWidget):
             return
         self.data = data
         self.setEnabled(True)
+        with self.mw.ctx.db.session() as session:
+            self._may_change = local.may_change_service_rules(session)
+        self.role_note.setVisible(not self._may_change)
         self.site_combo.blockSignals(True)
         self.site_combo.clear()
         for site in data.sites:
@@ -853,6 +865,30 @@ class PolicyPage(QWidget):
         self.up_button.setEnabled(has_rule and row > 0)
         self.down_button.setEnabled(has_rule and row < len(self._rules) - 1)
         self.remove_severity_button.setEnabled(self.severity_table.currentRow() >= 0)
+        self._apply_role()
+
+    def _apply_role(self) -> None:
+        """For a login that may not change the rules: every field and button greyed; the site, the
+        rules and the tabs can still be picked, so everything can be read."""
+        if self._may_change and not self._locked:
+            return
+        inputs: list[QWidget] = []
+        for kind in (QLineEdit, QComboBox, QSpinBox, QCheckBox, QPushButton):
+            inputs += self.findChildren(kind)
+        if self._may_change:  # became a supervisor while the page was open
+            self._locked = False
+            for widget in inputs:
+                widget.setEnabled(True)
+            self.severity_table.setEditTriggers(self._severity_triggers)
+            self._update_buttons()
+            return
+        if not self._locked:
+            self._severity_triggers = self.severity_table.editTriggers()
+        self._locked = True
+        for widget in inputs:
+            if widget is not self.site_combo:
+                widget.setEnabled(False)
+        self.severity_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
 
     # --- rules --------------------------------------------------------------------------------------
 

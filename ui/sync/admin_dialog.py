@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -113,6 +114,10 @@ class AdminDialog(QDialog):
             (self.repeat_password_edit, self.repeat_error),
         ):
             edit.textEdited.connect(lambda _text, e=edit, lbl=label: show_field_error(e, lbl, ""))
+        self.supervisor_check = QCheckBox(
+            _("&Supervisor: may change the service-level rules and the working-day calendar"), self
+        )
+        self.supervisor_check.setObjectName("newLoginSupervisor")
         self.create_login_button = QPushButton(_("Create &login"), self)
         self.create_login_button.setObjectName("createLogin")
         self.create_login_button.clicked.connect(self.create_login)
@@ -150,6 +155,7 @@ class AdminDialog(QDialog):
             self.repeat_password_edit,
             stacked(self.repeat_password_edit, self.repeat_error),
         )
+        new_login_form.addRow("", self.supervisor_check)
         login_buttons = QHBoxLayout()
         login_buttons.addWidget(self.create_login_button)
         login_buttons.addWidget(self.login_result, 1)
@@ -295,16 +301,21 @@ class AdminDialog(QDialog):
         config = self._admin_config()
         if config is None:
             return
+        supervisor = self.supervisor_check.isChecked()
 
         def work(_ctx: OpContext) -> None:
             from app.sync.admin import create_app_user
 
-            create_app_user(config, user, password)
+            create_app_user(config, user, password, supervisor=supervisor)
 
         def created(_none: None) -> None:
             show_result(
                 self.login_result,
-                _("Login “{user}” created: desktops can now synchronise with it.").format(user=user),
+                _("Supervisor login “{user}” created: desktops can now synchronise with it.").format(
+                    user=user
+                )
+                if supervisor
+                else _("Login “{user}” created: desktops can now synchronise with it.").format(user=user),
                 True,
             )
             self.login_created.emit(user, password)

@@ -49,6 +49,18 @@ def calendar_kind(ctx: AppContext, day: dt.date) -> DayKind:
         return sla_config.build_calendar(session).day_kind(day)
 
 
+def resolve_general_faults_in(ctx: AppContext, refs: Refs, resolution: Target) -> Policy:
+    """Changzhou's policy saved with another resolution target for general faults; the policy saved."""
+    [entry] = policies_of(ctx, refs, "changzhou")
+    assert entry.policy is not None
+    first, general = entry.policy.rules
+    rule = Rule(general.name, (general.targets[0], resolution), general.severities)
+    edited = Policy(entry.policy.site, entry.policy.name, (first, rule), severities=entry.policy.severities)
+    with ctx.uow() as uow:
+        sla_config.save_policy(uow, entry.id, edited, NOW)
+    return edited
+
+
 # --- policies -------------------------------------------------------------------------------------
 
 
@@ -93,22 +105,7 @@ def test_a_database_from_before_tickets_gets_the_policies(ctx: AppContext, refs:
 def test_an_edited_policy_moves_the_deadlines_of_open_tickets(ctx: AppContext, refs: Refs) -> None:
     reported = dt.datetime(2026, 3, 2, 9, 30, tzinfo=CST)
     ticket_id = new_ticket(ctx, refs, "changzhou", reported)
-    [entry] = policies_of(ctx, refs, "changzhou")
-    assert entry.policy is not None
-    general = entry.policy.rules[1]
-    longer = Rule(
-        general.name,
-        (general.targets[0], Target(TargetKind.RESOLUTION, 90, pausable=True)),
-        general.severities,
-    )
-    edited = Policy(
-        entry.policy.site,
-        entry.policy.name,
-        (entry.policy.rules[0], longer),
-        severities=entry.policy.severities,
-    )
-    with ctx.uow() as uow:
-        sla_config.save_policy(uow, entry.id, edited, NOW)
+    edited = resolve_general_faults_in(ctx, refs, Target(TargetKind.RESOLUTION, 90, pausable=True))
     assert target(ctx, ticket_id, TargetKind.RESOLUTION).due == reported + dt.timedelta(minutes=90)
     with ctx.db.session() as session:
         assert session.get(TicketState, ticket_id).next_due_at == reported + dt.timedelta(minutes=30)  # type: ignore[union-attr]
@@ -270,22 +267,9 @@ def test_a_date_edit_recomputes_the_tickets_it_concerns_and_gives_what_recomputi
     """Changzhou's resolution counted in working time (edited policy), so its deadlines span days; a
     date edit recomputes only the tickets whose deadlines asked the calendar about a date near it, and
     the result is the same as recomputing every open ticket."""
-    [entry] = policies_of(ctx, refs, "changzhou")
-    assert entry.policy is not None
-    general = entry.policy.rules[1]
-    business = Rule(
-        general.name,
-        (general.targets[0], Target(TargetKind.RESOLUTION, 24 * 60, Counting.BUSINESS, pausable=True)),
-        general.severities,
+    resolve_general_faults_in(
+        ctx, refs, Target(TargetKind.RESOLUTION, 24 * 60, Counting.BUSINESS, pausable=True)
     )
-    edited = Policy(
-        entry.policy.site,
-        entry.policy.name,
-        (entry.policy.rules[0], business),
-        severities=entry.policy.severities,
-    )
-    with ctx.uow() as uow:
-        sla_config.save_policy(uow, entry.id, edited, NOW)
     reports = [
         ("changzhou", dt.datetime(2026, 3, 4, 10, 0, tzinfo=CST)),  # 24 h of 08–18: to Fri 14:00
         ("changzhou", dt.datetime(2026, 6, 10, 10, 0, tzinfo=CST)),

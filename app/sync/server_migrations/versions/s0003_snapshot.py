@@ -18,9 +18,20 @@ decoding JSON). A first sync now reads the tables instead (``app.sync.snapshot``
 
 Calls gain a column desktops write, ``called_back_at`` (when a call that needed a call back was
 returned: the Changzhou contract's 30-minute call-back).
+
+Supervisors: logins that are members of the group role ``hotline_supervisor`` (``hotline server
+add-user NAME --supervisor``), and administrators (logins that are not desktop logins), may change
+service-level policies and the working-day calendar; the server refuses such a change from any other
+login (``apply_op`` is wrapped by a check). A restore — a desktop sending again, after a server
+restore, what the server lost, or the contracts' default policies every desktop seeds — is accepted
+from any login: it only puts back what was accepted once (and merges by its stamp). ``hello`` says
+whether the login is a supervisor, so the settings pages can be read-only for the others.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from alembic import op
 
@@ -66,6 +77,37 @@ BEGIN
         USING p_table, coalesce(p_after_row, ''), p_limit;
 END $$;
 
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hotline_supervisor') THEN
+        CREATE ROLE hotline_supervisor NOLOGIN;
+    END IF;
+END $$;
+
+-- The login on the other end may change policies and the calendar: a supervisor, or an administrator
+-- (a login that is not a desktop login). session_user: the login, whatever function is running.
+CREATE FUNCTION hotline.is_supervisor() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = hotline, pg_temp AS $$
+    SELECT pg_has_role(session_user, 'hotline_supervisor', 'MEMBER')
+        OR NOT pg_has_role(session_user, 'hotline_app', 'MEMBER')
+$$;
+
+ALTER FUNCTION hotline.apply_op(text, jsonb) RENAME TO apply_op_unchecked;
+
+CREATE FUNCTION hotline.apply_op(p_client text, p_op jsonb) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = hotline, pg_temp AS $$
+BEGIN
+    IF p_op ->> 'table' IN ('sla_policies', 'calendar_days', 'calendar_years')
+       AND NOT coalesce((p_op ->> 'restore')::boolean, false)
+       AND NOT hotline.is_supervisor() THEN
+        RAISE EXCEPTION USING ERRCODE = 'HL100',
+            MESSAGE = 'only a supervisor may change service-level policies and the working-day calendar';
+    END IF;
+    RETURN hotline.apply_op_unchecked(p_client, p_op);
+END $$;
+
+REVOKE ALL ON FUNCTION hotline.is_supervisor() FROM PUBLIC;
+REVOKE ALL ON FUNCTION hotline.apply_op(text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION hotline.snapshot_start(integer, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION hotline.snapshot_page(integer, uuid, text, text[], text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hotline.snapshot_start(integer, uuid) TO hotline_app;
@@ -77,8 +119,28 @@ GRANT EXECUTE ON FUNCTION hotline.snapshot_page(integer, uuid, text, text[], tex
 CALLS_COLUMN = "called_back_at"
 
 
+def _s0002_hello() -> str:
+    """s0002's ``hello`` (a CREATE OR REPLACE), to build on and to put back on a downgrade."""
+    source = Path(__file__).with_name("s0002_tickets.py").read_text(encoding="utf-8")
+    pattern = r"CREATE OR REPLACE FUNCTION hotline\.hello\(.*?\nEND \$\$;"
+    match = re.search(pattern, source, flags=re.DOTALL)
+    if match is None:  # pragma: no cover - s0002 is never edited
+        raise RuntimeError("s0002's hello function not found")
+    return match.group(0)
+
+
+def _hello() -> str:
+    """s0002's ``hello``, also saying whether the login is a supervisor."""
+    before = "'station', v_station);"
+    hello = _s0002_hello()
+    if before not in hello:  # pragma: no cover - s0002 is never edited
+        raise RuntimeError("s0002's hello does not end as expected")
+    return hello.replace(before, "'station', v_station, 'supervisor', hotline.is_supervisor());")
+
+
 def upgrade() -> None:
     op.execute(SNAPSHOT_SQL)
+    op.execute(_hello())
     op.execute(
         f"UPDATE hotline.synced_tables SET columns = array_append(columns, '{CALLS_COLUMN}') "
         f"WHERE name = 'calls' AND NOT ('{CALLS_COLUMN}' = ANY (columns))"
@@ -86,6 +148,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(_s0002_hello())
+    op.execute("DROP FUNCTION hotline.apply_op(text, jsonb)")
+    op.execute("ALTER FUNCTION hotline.apply_op_unchecked(text, jsonb) RENAME TO apply_op")
+    op.execute("DROP FUNCTION hotline.is_supervisor()")
     op.execute(
         f"UPDATE hotline.synced_tables SET columns = array_remove(columns, '{CALLS_COLUMN}') "
         "WHERE name = 'calls'"
