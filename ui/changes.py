@@ -12,9 +12,10 @@ class OpChanges:
     reference: bool = False
     settings: bool = False
     tickets: bool = False  # tickets, their events, SLA policies or the working-day calendar
+    kb: bool = False  # knowledge-base articles, canned answers or search synonyms
 
     def any(self) -> bool:
-        return self.calls or self.directory or self.reference or self.settings or self.tickets
+        return self.calls or self.directory or self.reference or self.settings or self.tickets or self.kb
 
 
 NO_CHANGES = OpChanges()

@@ -53,7 +53,7 @@ PAGES: tuple[tuple[str, str, bool], ...] = (
     ("calls", N_("Calls"), True),
     ("directory", N_("Directory"), True),
     ("tickets", N_("Tickets"), True),
-    ("kb", N_("Knowledge base"), False),
+    ("kb", N_("Knowledge base"), True),
     ("reports", N_("Reports"), False),
 )
 
@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.ticker = Ticker(parent=self)
         self.tickets_board = TicketBoard(self, self.ticker)
         self._tickets_page: Any = None  # built on first visit
+        self._kb_page: Any = None  # built on first visit
         self._tray: Any = None
         self._ticket_windows: list[Any] = []
         self._build_toolbar()
@@ -117,6 +118,17 @@ class MainWindow(QMainWindow):
 
         CallDetailDialog(self, call_id).show()
 
+    def _put_page(self, name: str, page: QWidget) -> None:
+        """A page built on first use takes its placeholder's place in the stack."""
+        index = self._page_index(name)
+        current = self.stack.currentIndex()
+        placeholder = self.stack.widget(index)
+        self.stack.insertWidget(index, page)
+        if placeholder is not None:
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+        self.stack.setCurrentIndex(current)
+
     @property
     def directory_page(self) -> Any:
         """The directory page, built (and put in its place in the stack) on first use."""
@@ -125,14 +137,7 @@ class MainWindow(QMainWindow):
 
             page = DirectoryPage(self)
             page.restore_state(self.qsettings)
-            index = self._page_index("directory")
-            current = self.stack.currentIndex()
-            placeholder = self.stack.widget(index)
-            self.stack.insertWidget(index, page)
-            if placeholder is not None:
-                self.stack.removeWidget(placeholder)
-                placeholder.deleteLater()
-            self.stack.setCurrentIndex(current)
+            self._put_page("directory", page)
             self._directory_page = page
         return self._directory_page
 
@@ -143,16 +148,45 @@ class MainWindow(QMainWindow):
             from ui.tickets.page import TicketsPage
 
             page = TicketsPage(self, self.tickets_board)
-            index = self._page_index("tickets")
-            current = self.stack.currentIndex()
-            placeholder = self.stack.widget(index)
-            self.stack.insertWidget(index, page)
-            if placeholder is not None:
-                self.stack.removeWidget(placeholder)
-                placeholder.deleteLater()
-            self.stack.setCurrentIndex(current)
+            self._put_page("tickets", page)
             self._tickets_page = page
         return self._tickets_page
+
+    @property
+    def kb_page(self) -> Any:
+        """The knowledge base, built (and put in its place in the stack) on first use."""
+        if self._kb_page is None:
+            from ui.kb.page import KnowledgePage
+
+            page = KnowledgePage(self)
+            self._put_page("kb", page)
+            self._kb_page = page
+        return self._kb_page
+
+    def new_article(self, call_id: str | None = None, ticket_id: str | None = None) -> None:
+        """A new article, prefilled from a call or a ticket and linked to it when one is given."""
+        from app.services import kb
+
+        ctx = self.ctx
+
+        def work(_op: OpContext) -> kb.ArticleInput | None:
+            with ctx.db.session() as session:
+                if call_id is not None:
+                    return kb.input_from_call(session, call_id)
+                if ticket_id is not None:
+                    return kb.input_from_ticket(session, ticket_id)
+                return None
+
+        self.op(work).success(
+            lambda prefill: self.kb_page.open_editor(None, prefill, call_id=call_id, ticket_id=ticket_id)
+        ).run()
+
+    def open_article(self, article_id: str) -> None:
+        """Show an article on the knowledge-base page, the main window brought forward."""
+        self.show_page("kb")
+        self.kb_page.show_article(article_id)
+        self.raise_()
+        self.activateWindow()
 
     def open_ticket(self, ticket_id: str | None, from_call: str | None = None) -> None:
         """Open a ticket (None: a new one, from the call ``from_call`` if given)."""
@@ -304,6 +338,8 @@ class MainWindow(QMainWindow):
             self.directory_page  # noqa: B018 - builds it on first visit
         if row == self._page_index("tickets"):
             self.tickets_page  # noqa: B018 - builds it on first visit
+        if row == self._page_index("kb"):
+            self.kb_page  # noqa: B018 - builds it on first visit
         self.stack.setCurrentIndex(row)
 
     def _build_status_bar(self) -> None:
@@ -377,6 +413,8 @@ class MainWindow(QMainWindow):
             self.calls_page.focus_search()
         elif self._directory_page is not None and self.stack.currentWidget() is self._directory_page:
             self.directory_page.focus_search()
+        elif self._kb_page is not None and self.stack.currentWidget() is self._kb_page:
+            self.kb_page.focus_search()
 
     def _on_changes(self, changes: OpChanges) -> None:
         if changes.reference:

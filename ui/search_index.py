@@ -1,4 +1,6 @@
-"""Writes the calls' full-text rows a large first sync left for later (``app.services.call_index``).
+"""Writes the calls' full-text rows a large first sync left for later (``app.services.call_index``),
+and rebuilds the knowledge-base search index when a new version of the app indexes differently
+(``app.services.kb_index``).
 
 Runs on the background lane in short transactions, so saves and syncs go on meanwhile; it starts at
 start-up when calls are still queued (the window was closed or the power went during an earlier run)
@@ -15,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
 from app.i18n import _
-from app.services import call_index
+from app.services import call_index, kb_index
 from ui.changes import OpChanges
 from ui.operations import Op, OpContext
 
@@ -24,8 +26,12 @@ log = logging.getLogger("hotline.ui.search")
 STARTUP_DELAY_MS = 5000  # after the window and the first sync have settled
 
 
+KB_LABEL = "kb"  # the progress label of the knowledge-base rebuild
+
+
 class SearchIndexer(QObject):
     remaining_changed = Signal(int)  # calls still to index; 0 when the index is complete
+    kb_progress = Signal(int, int)  # knowledge-base rebuild: (done, total); (0, 0) when finished
 
     def __init__(self, mw: Any) -> None:
         super().__init__(mw)
@@ -55,6 +61,13 @@ class SearchIndexer(QObject):
         db = self.mw.ctx.db
 
         def work(ctx: OpContext) -> int:
+            with db.session() as session:
+                stale = kb_index.needs_rebuild(session)
+            if stale:
+                kb_index.rebuild_database(
+                    db, lambda done, total: ctx.progress(done, total, KB_LABEL), lambda: ctx.cancelled
+                )
+                ctx.progress(0, 0, KB_LABEL)
             remaining = call_index.backlog_count(db)
             if remaining:
                 ctx.progress(0, remaining, "")
@@ -75,7 +88,12 @@ class SearchIndexer(QObject):
             .run()
         )
 
-    def _progressed(self, done: int, total: int, _label: str) -> None:
+    def _progressed(self, done: int, total: int, label: str) -> None:
+        if label == KB_LABEL:
+            self.kb_progress.emit(done, total)
+            if total == 0:  # rebuilt: searches show what the new index finds
+                self.mw.taskman.operation_did_execute.emit(OpChanges(kb=True))
+            return
         self._publish(max(total - done, 0))
 
     def _publish(self, remaining: int) -> None:
@@ -120,8 +138,17 @@ class SearchIndexStatus(QLabel):
             )
         )
         indexer.remaining_changed.connect(self.show_remaining)
+        indexer.kb_progress.connect(self.show_kb_progress)
         self.show_remaining(indexer.remaining)
 
     def show_remaining(self, remaining: int) -> None:
         self.setVisible(remaining > 0)
         self.setText(_("Indexing for search: {count} calls to go").format(count=f"{remaining:,}"))
+
+    def show_kb_progress(self, done: int, total: int) -> None:
+        self.setVisible(total > 0)
+        self.setText(
+            _("Rebuilding the knowledge-base search index: {done} of {total}").format(
+                done=f"{done:,}", total=f"{total:,}"
+            )
+        )

@@ -308,8 +308,11 @@ def _apply_input(session: Session, call: Call, data: CallInput, refs: _Reference
     call.updated_at = dt.datetime.now(dt.UTC)
 
 
-def record_call(uow: UnitOfWork, data: CallInput, call_id: str | None = None) -> Call:
-    """Save a new call. ``call_id`` lets a recovered draft keep the id it was given when it started."""
+def record_call(
+    uow: UnitOfWork, data: CallInput, call_id: str | None = None, articles: Sequence[str] = ()
+) -> Call:
+    """Save a new call. ``call_id`` lets a recovered draft keep the id it was given when it started;
+    ``articles``: knowledge-base articles whose answer was used (linked to the call, counted as uses)."""
     session = uow.session
     refs = _references(session, data)
     errors = validate(session, data, refs)
@@ -322,6 +325,11 @@ def record_call(uow: UnitOfWork, data: CallInput, call_id: str | None = None) ->
     session.add(call)
     session.flush()
     _index_add(session, call)
+    if articles:
+        from app.services import kb  # the knowledge base reads calls; calls only link to it
+
+        for article_id in dict.fromkeys(articles):
+            kb.link_to_call(session, article_id, call.id, data.engineer, dt.datetime.now(dt.UTC))
     uow.commit()
     return call
 

@@ -164,4 +164,8 @@ def _finalize_numbers(session: Session, own_station: int) -> list[tuple[str, str
                 values["number"] = final
                 op.fields = json.dumps(values, ensure_ascii=False, sort_keys=True)
         renumbered.append((number, final))
+    if renumbered:
+        from app.services import kb_index  # the search finds a ticket by its number
+
+        kb_index.index_tickets(session, [ticket_id for ticket_id, _number in rows])
     return renumbered

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from app.errors import UserFacingError, ValidationError
 from app.i18n import N_, _
 from app.ids import uuid7
-from app.services import sla_config, ticket_numbers
+from app.services import kb_index, sla_config, ticket_numbers
 from app.sla.calendar import HOLIDAY_PERIOD_REACH, WorkCalendar
 from app.sla.deadlines import DeadlineMode, TargetState, TicketDeadlines, derive_deadlines
 from app.sla.events import EventKind, Handling, TicketEvent
@@ -781,6 +781,7 @@ def create_ticket(
         )
         session.flush()
     recompute(session, [ticket.id], now)
+    kb_index.index_tickets(session, [ticket.id])
     uow.commit()
     return ticket
 
@@ -1123,6 +1124,7 @@ def edit_ticket(
         _add_event(session, ticket.id, event.kind.value, event.data, author, now, now)
     state = _write_state(session, ticket, _events(session, ticket.id), _config(session), now)
     session.flush()
+    kb_index.index_tickets(session, [ticket.id])
     uow.commit()
     return state
 

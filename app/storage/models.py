@@ -317,6 +317,103 @@ class CalendarYear(SyncedMixin, Base):
     source: Mapped[str] = mapped_column(Text, default="")
 
 
+# --- knowledge base (运维知识库) ---------------------------------------------------------------------
+#
+# Articles and canned answers are documents (merged field by field like the directory); every saved
+# version of an article, its pasted images and its links to calls and tickets are facts (insert-only).
+# The search index over articles and tickets is local (``kb_search`` maps them to FTS5 rowids).
+
+
+class KbArticle(SyncedMixin, Base):
+    """A knowledge-base article: only what people write, so a merge conflicts on words, never on
+    counters. ``tags`` are one text (comma-separated, in the order typed). When and by whom it was
+    last saved, and its version number, come from ``kb_article_versions``."""
+
+    __tablename__ = "kb_articles"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), index=True, default=None)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    symptom: Mapped[str] = mapped_column(Text, default="")
+    cause: Mapped[str] = mapped_column(Text, default="")
+    solution: Mapped[str] = mapped_column(Text, default="")
+    system_id: Mapped[str | None] = mapped_column(ForeignKey("systems.id"), default=None)
+    module_id: Mapped[str | None] = mapped_column(ForeignKey("modules.id"), default=None)
+    tags: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20), default="faq")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    author: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class KbArticleVersion(SyncedMixin, Base):
+    """A saved version of an article (insert-only): ``snapshot`` is JSON of its fields after the save;
+    ``revision`` is the version number the saving desktop gave it (two desktops offline may both make
+    version 3: the history lists versions by time)."""
+
+    __tablename__ = "kb_article_versions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("kb_articles.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    saved_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class KbImage(SyncedMixin, Base):
+    """An image pasted into an article (insert-only), referenced from its Markdown as ``kbimg:<id>``;
+    ``data`` is the file base64-encoded, so it travels through the server's JSON rows."""
+
+    __tablename__ = "kb_images"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("kb_articles.id"), index=True)
+    mime: Mapped[str] = mapped_column(String(40), default="image/png")
+    data: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class KbLink(SyncedMixin, Base):
+    """An article used in a call (its answer inserted) or linked to a ticket (insert-only). The id is
+    derived from the pair, so two desktops making the same link make one row."""
+
+    __tablename__ = "kb_links"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("kb_articles.id"), index=True)
+    call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"), index=True, default=None)
+    ticket_id: Mapped[str | None] = mapped_column(ForeignKey("tickets.id"), index=True, default=None)
+    linked_by: Mapped[str] = mapped_column(String(100), default="")
+    linked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class CannedAnswer(SyncedMixin, Base):
+    """A canned answer (常用答复): a short text inserted into a call's answer; ``abbreviation`` is what
+    the engineer types before the shortcut to insert it."""
+
+    __tablename__ = "kb_canned"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"), index=True, default=None)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    abbreviation: Mapped[str] = mapped_column(String(40), default="")
+
+
+class KbSynonym(SyncedMixin, Base):
+    """A group of words a search treats as one (优盘 = U盘 = UKey), words separated by spaces or =."""
+
+    __tablename__ = "kb_synonyms"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    words: Mapped[str] = mapped_column(Text, default="")
+
+
+class KbSearchDoc(Base):
+    """The local search index's rowid of an article or a ticket (``kind`` 'a' or 't'): the rows of
+    the FTS5 table ``kb_fts`` are keyed by ``key``. Never synced; rebuilt from the documents."""
+
+    __tablename__ = "kb_search"
+    key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1))
+    doc_id: Mapped[str] = mapped_column(String(36), unique=True)
+
+
 class TicketState(Base):
     """A ticket's state derived from its events (status, severity, deadlines, outcomes): a local cache,
     never synced, recomputed whenever the ticket's events, its policy or the calendar change."""
@@ -472,4 +569,10 @@ SYNCED_TABLES: tuple[str, ...] = (
     "tickets",
     "ticket_events",
     "ticket_calls",
+    "kb_articles",
+    "kb_article_versions",
+    "kb_images",
+    "kb_links",
+    "kb_canned",
+    "kb_synonyms",
 )

@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from sqlalchemy import Boolean, Connection, Integer, Table, text
 
-from app.services import tickets
+from app.services import kb_index, tickets
 from app.services.calls import call_index_body
 from app.storage.db import Database
 from app.storage.models import CALL_KEY_SLOTS, Base, Call, call_key_floor
@@ -146,6 +146,15 @@ def apply_rows(conn: Connection, rows: Sequence[PulledRow], defer_index: bool = 
         else:
             _apply_plain(conn, table, table_rows, pending)
     _refresh_tickets(conn, by_table)
+    _refresh_search(conn, by_table)
+
+
+def _refresh_search(conn: Connection, by_table: dict[str, list[PulledRow]]) -> None:
+    """The knowledge-base search index follows pulled articles and tickets (``app.services.kb_index``)."""
+    if "kb_articles" in by_table:
+        kb_index.index_articles(conn, [row.row_id for row in by_table["kb_articles"]])
+    if "tickets" in by_table:
+        kb_index.index_tickets(conn, [row.row_id for row in by_table["tickets"]])
 
 
 # Pulled rows of these tables change derived ticket state: of their tickets, or of every open ticket.

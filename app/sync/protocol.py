@@ -15,7 +15,7 @@ PROTOCOL_VERSION = 1
 
 SERVER_SCHEMA = "hotline"
 # The server schema revision this app needs at least (Alembic, app/sync/server_migrations).
-SERVER_SCHEMA_HEAD = "s0003"
+SERVER_SCHEMA_HEAD = "s0004"
 
 # The group role desktops log in under (a member of it): may run the sync functions, nothing else.
 APP_ROLE = "hotline_app"
@@ -46,6 +46,12 @@ TABLES: dict[str, Kind] = {
     "tickets": Kind.DOCUMENT,  # what people type; status, severity and deadlines come from its events
     "ticket_events": Kind.FACT,
     "ticket_calls": Kind.FACT,
+    "kb_articles": Kind.DOCUMENT,  # merged by field, like the directory; versions are facts
+    "kb_article_versions": Kind.FACT,
+    "kb_images": Kind.FACT,
+    "kb_links": Kind.FACT,
+    "kb_canned": Kind.DOCUMENT,
+    "kb_synonyms": Kind.DOCUMENT,
 }
 
 

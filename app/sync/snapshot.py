@@ -45,7 +45,15 @@ AFTER = "sync.snapshot_after"
 
 # Tables whose pages go through the ordinary merge: their rows change derived ticket state.
 _MERGED_TABLES = frozenset(
-    {"tickets", "ticket_events", "ticket_calls", "sla_policies", "calendar_days", "calendar_years"}
+    {
+        "tickets",
+        "ticket_events",
+        "ticket_calls",
+        "sla_policies",
+        "calendar_days",
+        "calendar_years",
+        "kb_articles",
+    }
 )
 
 

@@ -3,14 +3,17 @@ calls listed at once, a note while a word search may miss some, and complete res
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
 from app.context import AppContext
-from app.services import call_index, calls
+from app.services import call_index, calls, kb, kb_index
 from tests.ui.test_call_list import QUESTIONS, Seeded, seed_calls, type_search, wait_idle
 from ui import search_index
+
+NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -87,3 +90,34 @@ def test_closing_the_window_stops_the_indexer_and_the_next_start_finishes(
         assert calls.count_calls(session, calls.CallQuery(text="核销")) == sum(
             "核销" in s.question for s in queued
         )
+
+
+def test_a_stale_knowledge_base_index_is_rebuilt_in_the_background_and_searched_again(
+    qtbot: Any, ui_ctx: AppContext, main_window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade that indexes differently (or a migration over existing tickets) the window
+    rebuilds the knowledge-base index by itself, says so in the status bar, and the page finds again."""
+    with ui_ctx.uow() as uow:
+        kb.create_article(uow, kb.ArticleInput(title="票据核销失败", solution="重启监听"), "张工", NOW)
+    with ui_ctx.db.engine.begin() as conn:  # as an older version of the app left it
+        conn.exec_driver_sql("DELETE FROM kb_fts")
+        conn.exec_driver_sql("DELETE FROM kb_search")
+        conn.exec_driver_sql("UPDATE local_meta SET value = 'old' WHERE key = ?", (kb_index.VERSION_KEY,))
+    monkeypatch.setattr(kb_index, "BATCH", 1)
+    main_window.show_page("kb")
+    page = main_window.kb_page
+    page.search_edit.setText("hx")
+    page.search_now()
+    qtbot.waitUntil(lambda: page.view.data is None and page.articles.count() == 0, timeout=5000)
+
+    indexer = main_window.indexer
+    shown: list[str] = []
+    status = main_window.index_status
+    indexer.kb_progress.connect(lambda _d, total: shown.append(status.text() if total else ""))
+    indexer.start()
+    qtbot.waitUntil(lambda: not indexer.running, timeout=10_000)
+    assert shown[0] == "正在重建知识库搜索索引：1 / 1"
+    assert shown[-1] == "" and not status.isVisible()
+    qtbot.waitUntil(lambda: page.articles.count() == 1, timeout=5000)  # searched again by itself
+    with ui_ctx.db.session() as session:
+        assert not kb_index.needs_rebuild(session)

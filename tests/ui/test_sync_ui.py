@@ -32,7 +32,7 @@ from app.storage.models import Call, Contact
 from app.sync import local
 from app.sync.config import ServerConfig
 from app.sync.credentials import SERVICE
-from app.sync.protocol import Problem
+from app.sync.protocol import SERVER_SCHEMA_HEAD, Problem
 from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.pgserver import PgDatabase, free_port
 from tests.helpers.qt_input import click_button, pick, replace_text, type_text
@@ -273,7 +273,7 @@ def test_test_connection_shows_the_server_inline(
     qtbot.waitUntil(lambda: server_page.test_button.isEnabled(), timeout=SYNC_TIMEOUT)
     text = server_page.test_result.text()
     assert text.startswith("连接成功：PostgreSQL "), text
-    assert "服务器数据结构版本 s0003" in text
+    assert f"服务器数据结构版本 {SERVER_SCHEMA_HEAD}" in text
     assert settings_dialog.isVisible()
 
 
@@ -329,9 +329,13 @@ def test_the_administrator_sets_up_the_server_and_a_desktop_login(
 
     assert run("检查服务器(&C)", dialog.schema_result).startswith("服务器数据库尚未为热线工作台初始化")
     assert (
-        run("创建 / 升级服务器数据结构(&U)", dialog.schema_result) == "完成：服务器数据结构现为版本 s0003。"
+        run("创建 / 升级服务器数据结构(&U)", dialog.schema_result)
+        == f"完成：服务器数据结构现为版本 {SERVER_SCHEMA_HEAD}。"
     )
-    assert run("检查服务器(&C)", dialog.schema_result) == "服务器数据结构已是最新（版本 s0003）。"
+    assert (
+        run("检查服务器(&C)", dialog.schema_result)
+        == f"服务器数据结构已是最新（版本 {SERVER_SCHEMA_HEAD}）。"
+    )
 
     # a desktop login: checked here first, then by the server
     type_text(qtbot, dialog.new_user_edit, "zhang_gong")
@@ -448,7 +452,7 @@ def test_pulled_changes_refresh_the_views_without_syncing_again(
     # automatic syncs on: a local change would be sent 50 ms later
     configure(qtbot, main_window, world.app_config, APP_PASSWORD, interval=3600)
     wait_synced(qtbot, main_window)  # a newly set server is synchronised at once
-    assert OpChanges(calls=True, directory=True, reference=True, tickets=True) in announced
+    assert OpChanges(calls=True, directory=True, reference=True, tickets=True, kb=True) in announced
     qtbot.waitUntil(lambda: main_window.calls_page.model.rowCount() == 1)
     QTest.qWait(500)
     assert len(finished) == 1  # what came from the server is not taken for a local change to send

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserFacingError, ValidationError
 from app.i18n import N_, _
-from app.services import callbacks, calls, directory, reference
+from app.services import callbacks, calls, directory, kb, reference
 from app.services.callbacks import CallbackTask
 from app.sla.countdown import countdown
 from app.storage.models import (
@@ -109,6 +109,7 @@ class CallView:
     question: str = ""
     answer: str = ""
     callback: CallbackTask | None = None  # the call needed a call back (done or not)
+    articles: tuple[tuple[str, str], ...] = ()  # (id, title) of the knowledge-base articles it used
 
 
 def _name(session: Session, field: str, value: Any) -> str:
@@ -239,6 +240,12 @@ class CallDetailDialog(QDialog):
         self.ticket_button.setObjectName("createTicketButton")
         self.ticket_button.setToolTip(_("Open a ticket for this call, prefilled from it and linked to it"))
         self.ticket_button.clicked.connect(self.create_ticket)
+        self.article_button = QPushButton(_("&Write to the knowledge base"), self)
+        self.article_button.setObjectName("writeArticleButton")
+        self.article_button.setToolTip(
+            _("A new knowledge-base article from this call's question and answer, linked to the call")
+        )
+        self.article_button.clicked.connect(self.write_article)
         self.save_button = QPushButton(_("&Save"), self)
         self.save_button.setObjectName("saveButton")
         self.save_button.setToolTip(_("Save the changes as a new version (Ctrl+S)"))
@@ -247,6 +254,7 @@ class CallDetailDialog(QDialog):
         self.cancel_edit_button.clicked.connect(self.stop_editing)
         for button in (
             self.ticket_button,
+            self.article_button,
             self.edit_button,
             self.close_button,
             self.save_button,
@@ -256,6 +264,7 @@ class CallDetailDialog(QDialog):
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.ticket_button)
+        buttons.addWidget(self.article_button)
         buttons.addStretch(1)
         for button in (self.edit_button, self.cancel_edit_button, self.save_button, self.close_button):
             buttons.addWidget(button)
@@ -275,7 +284,7 @@ class CallDetailDialog(QDialog):
         mw.ticker.tick.connect(self._show_callback)
 
     def _on_changes(self, changes: OpChanges) -> None:
-        if (changes.calls or changes.reference) and not self.editing and not self._saving:
+        if (changes.calls or changes.reference or changes.kb) and not self.editing and not self._saving:
             self.load()  # edited elsewhere (another window, a sync): show the current version
 
     # --- the read-only page -----------------------------------------------------------------------
@@ -339,6 +348,12 @@ class CallDetailDialog(QDialog):
         box.addWidget(self.question_view, 1)
         box.addWidget(QLabel("<b>{}</b>".format(html.escape(_("Answer"))), details))
         box.addWidget(self.answer_view, 1)
+        self.articles_label = QLabel(details)
+        self.articles_label.setObjectName("callArticles")
+        self.articles_label.setWordWrap(True)
+        self.articles_label.linkActivated.connect(self._open_article)
+        self.articles_label.hide()
+        box.addWidget(self.articles_label)
         self.tabs.addTab(details, _("&Details"))
 
         self.history_view = QTextBrowser(self.tabs)
@@ -382,6 +397,10 @@ class CallDetailDialog(QDialog):
                     question=call.question,
                     answer=call.answer,
                     callback=callbacks.callback_of(session, call.id),
+                    articles=tuple(
+                        (article.id, article.title)
+                        for article in kb.linked_articles(session, call_id=call.id)
+                    ),
                 )
                 self._call_input = calls.input_from_call(call)
                 self._original_org = (call.unit_name, call.org_id)
@@ -453,6 +472,8 @@ class CallDetailDialog(QDialog):
             self.title_label.setText(_("This call no longer exists."))
             self.edit_button.setEnabled(False)
             self.ticket_button.setEnabled(False)
+            self.article_button.setEnabled(False)
+            self.articles_label.hide()
             for label in self.value_labels.values():
                 label.clear()
             self.question_view.clear()
@@ -485,6 +506,13 @@ class CallDetailDialog(QDialog):
         self._show_callback()
         self.question_view.setPlainText(view.question)
         self.answer_view.setPlainText(view.answer)
+        if view.articles:
+            links = "、".join(
+                f'<a href="{html.escape(article_id)}">{html.escape(title)}</a>'
+                for article_id, title in view.articles
+            )
+            self.articles_label.setText(html.escape(_("Knowledge-base articles used:")) + " " + links)
+        self.articles_label.setVisible(bool(view.articles))
         if revision_count:
             self.history_view.setHtml(history)
             self.tabs.setTabText(1, _("History ({count})").format(count=revision_count))
@@ -741,6 +769,7 @@ class CallDetailDialog(QDialog):
         self.edit_button.setVisible(not editing)
         self.close_button.setVisible(not editing)
         self.ticket_button.setVisible(not editing)
+        self.article_button.setVisible(not editing)
         self.save_button.setVisible(editing)
         self.cancel_edit_button.setVisible(editing)
         self.save_button.setDefault(editing)
@@ -749,6 +778,14 @@ class CallDetailDialog(QDialog):
         """A new ticket from this call (转工单): the ticket window, prefilled and linked on save."""
         if self.exists and not self.editing:
             self.mw.open_ticket(None, from_call=self.call_id)
+
+    def write_article(self) -> None:
+        """A new article from this call (写入知识库): the editor, prefilled, linked to the call on save."""
+        if self.exists and not self.editing:
+            self.mw.new_article(call_id=self.call_id)
+
+    def _open_article(self, article_id: str) -> None:
+        self.mw.open_article(article_id)
 
     def start_editing(self) -> None:
         if self._call_input is None or not self.exists:

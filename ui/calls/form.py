@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut, QShowEvent, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
@@ -126,6 +126,8 @@ class CallForm(QDialog):
         self.contact_dialog: ContactDialog | None = None
         self._focus_before_save: QWidget | None = None
         self.last_lookup: CallerLookup | None = None
+        # knowledge-base articles whose answer was inserted: linked to the call when it is saved
+        self.used_articles: list[str] = [str(a) for a in fields.get("articles") or []]
 
         with mw.ctx.db.session() as session:
             site = session.get(Site, self.site_id)
@@ -287,10 +289,21 @@ class CallForm(QDialog):
         self.panel.add_contact_requested.connect(self.add_to_directory)
         self.panel.call_activated.connect(lambda call_id: self.mw.open_call(call_id))
 
+        from ui.kb.suggestions import CannedAnswers, SuggestionPanel
+
+        self.suggestions = SuggestionPanel(self.mw, self)
+        self.suggestions.chosen.connect(self.insert_article_answer)
+        self.canned = CannedAnswers(self.mw, self.answer_edit, self.site_id)
+        side = QSplitter(Qt.Orientation.Vertical, self)
+        side.setObjectName("callSideSplitter")
+        side.addWidget(self.panel)
+        side.addWidget(self.suggestions)
+        side.setChildrenCollapsible(False)
+
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("callFormSplitter")
         self.splitter.addWidget(form_widget)
-        self.splitter.addWidget(self.panel)
+        self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
@@ -323,6 +336,8 @@ class CallForm(QDialog):
         ):
             QShortcut(sequence, self, self.save)
         QShortcut(QKeySequence("Ctrl+T"), self, self.toggle_timer)
+        for number in range(1, 6):  # Alt+1…5: insert the answer of that suggested article
+            QShortcut(QKeySequence(f"Alt+{number}"), self, lambda n=number: self.suggestions.choose(n))
 
         chain: list[QWidget] = [
             self.phone.edit,
@@ -414,6 +429,9 @@ class CallForm(QDialog):
         self.category_combo.currentIndexChanged.connect(lambda: self._clear_error("category"))
         self.question_edit.textChanged.connect(edited)
         self.question_edit.textChanged.connect(lambda: self._clear_error("question"))
+        self.question_edit.textChanged.connect(
+            lambda: self.suggestions.question_changed(self.question_edit.toPlainText(), self.site_id)
+        )
         self.answer_edit.textChanged.connect(edited)
         self.answer_edit.textChanged.connect(lambda: self._clear_error("answer"))
         self.outcome_group.buttonToggled.connect(self._outcome_toggled)
@@ -479,6 +497,7 @@ class CallForm(QDialog):
             "transferred_to": self.transferred_edit.text(),
             "duration_text": self.duration_edit.text(),
             "timer_stopped_s": self._timer_stopped_s,
+            "articles": list(self.used_articles),
         }
 
     def call_input(self) -> CallInput:
@@ -631,6 +650,18 @@ class CallForm(QDialog):
                 self.focusNextChild()
                 return
         super().keyPressEvent(event)
+
+    # --- the knowledge base -------------------------------------------------------------------------
+
+    def insert_article_answer(self, article_id: str, text: str) -> None:
+        """Put an article's answer into the call's answer (after what is there) and remember the
+        article, so the call links it when saved."""
+        current = self.answer_edit.toPlainText().rstrip()
+        self.answer_edit.setPlainText(f"{current}\n{text}" if current else text)
+        self.answer_edit.moveCursor(QTextCursor.MoveOperation.End)
+        if article_id not in self.used_articles:
+            self.used_articles.append(article_id)
+        self.answer_edit.setFocus()
 
     # --- the caller ---------------------------------------------------------------------------------
 
@@ -808,11 +839,11 @@ class CallForm(QDialog):
         except ValidationError as exc:
             self.show_errors(exc.fields)
             return
-        call_id = self.call_id
+        call_id, articles = self.call_id, list(self.used_articles)
 
         def work(_ctx: OpContext) -> str:
             with self.mw.ctx.uow() as uow:
-                return calls.record_call(uow, data, call_id=call_id).id
+                return calls.record_call(uow, data, call_id=call_id, articles=articles).id
 
         self._saving = True
         self._focus_before_save = self.focusWidget()

@@ -42,7 +42,7 @@ STARTUP_DELAY_MS = 3000  # the first automatic sync, once the window has settled
 STATUS_DEBOUNCE_MS = 300  # local changes in a burst read the counts once
 
 # what a pull may have changed: everything a view shows
-PULLED_CHANGES = OpChanges(calls=True, directory=True, reference=True, tickets=True)
+PULLED_CHANGES = OpChanges(calls=True, directory=True, reference=True, tickets=True, kb=True)
 
 
 class SyncState(Enum):
@@ -326,7 +326,7 @@ class SyncController(QObject):
     # --- local changes and the status -------------------------------------------------------------
 
     def _on_changes(self, changes: OpChanges) -> None:
-        if self._announcing or not (changes.calls or changes.directory or changes.reference):
+        if self._announcing or not (changes.calls or changes.directory or changes.reference or changes.kb):
             return
         self.note_local_change()
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import UserFacingError, ValidationError
 from app.i18n import N_, _
-from app.services import calls, directory, tickets
+from app.services import calls, directory, kb, tickets
 from app.services.tickets import TicketActionError, TicketInput, TicketStatus, TicketView
 from app.sla.deadlines import DeadlineMode, TargetState
 from app.sla.policy import TargetKind
@@ -204,6 +204,7 @@ class Loaded:
     site_name: str = ""
     handling: str = ""
     calls: tuple[tuple[str, str], ...] = ()  # (call id, label) of the linked calls
+    articles: tuple[tuple[str, str], ...] = ()  # (id, title) of the linked knowledge-base articles
     source_call: str = ""  # a new ticket from a call: the call as people name it
     problem: str = ""  # a new ticket: why it cannot be prefilled
 
@@ -255,6 +256,7 @@ def read_ticket(session: Session, ticket_id: str, with_choices: bool) -> Loaded:
         site_name=site_name,
         handling=ticket.handling,
         calls=tuple((call_id, _call_label(session, call_id)) for call_id in view.call_ids),
+        articles=tuple((a.id, a.title) for a in kb.linked_articles(session, ticket_id=ticket_id)),
     )
 
 
@@ -318,6 +320,11 @@ class TicketDialog(QDialog):
         self.calls_label.setWordWrap(True)
         self.calls_label.linkActivated.connect(self._open_link)
         self.calls_label.hide()
+        self.articles_label = QLabel(self)
+        self.articles_label.setObjectName("ticketArticles")
+        self.articles_label.setWordWrap(True)
+        self.articles_label.linkActivated.connect(self._open_link)
+        self.articles_label.hide()
         top = QHBoxLayout()
         top.setSpacing(10)
         top.addWidget(self.number_label)
@@ -418,11 +425,18 @@ class TicketDialog(QDialog):
         self.close_button = QPushButton(self)
         self.close_button.setObjectName("closeTicketWindow")
         self.close_button.clicked.connect(self.reject)
-        for button in (self.save_button, self.close_button):
+        self.article_button = QPushButton(_("&Write to the knowledge base"), self)
+        self.article_button.setObjectName("writeArticleButton")
+        self.article_button.setToolTip(
+            _("A new knowledge-base article from this ticket's description and notes, linked to it")
+        )
+        self.article_button.clicked.connect(self.write_article)
+        for button in (self.save_button, self.close_button, self.article_button):
             button.setAutoDefault(False)
         bottom = QHBoxLayout()
         bottom.addWidget(self.legend)
         bottom.addStretch(1)
+        bottom.addWidget(self.article_button)
         bottom.addWidget(self.save_button)
         bottom.addWidget(self.close_button)
 
@@ -431,6 +445,7 @@ class TicketDialog(QDialog):
         layout.addLayout(top)
         layout.addWidget(self.facts_label)
         layout.addWidget(self.calls_label)
+        layout.addWidget(self.articles_label)
         layout.addWidget(self.warning_label)
         layout.addWidget(self.general_error)
         layout.addWidget(self.deadlines_box)
@@ -470,6 +485,7 @@ class TicketDialog(QDialog):
         self.status_label.setVisible(not new)
         self.save_button.setText(_("Create ticket") if new else _("Save changes"))
         self.close_button.setText(_("Cancel") if new else _("Close"))
+        self.article_button.setVisible(not new)
         if new:
             self.number_label.setText(_("New ticket"))
             self.setWindowTitle(_("New ticket"))
@@ -615,6 +631,13 @@ class TicketDialog(QDialog):
             self.calls_label.show()
         else:
             self.calls_label.hide()
+        if loaded.articles:
+            links = "、".join(
+                f'<a href="kb:{html.escape(article_id)}">{html.escape(title)}</a>'
+                for article_id, title in loaded.articles
+            )
+            self.articles_label.setText(html.escape(_("Knowledge-base articles:")) + " " + links)
+        self.articles_label.setVisible(bool(loaded.articles))
         warnings: list[str] = []
         if view.problem:
             warnings.append(
@@ -728,12 +751,19 @@ class TicketDialog(QDialog):
         kind, _sep, target = link.partition(":")
         if kind == "call" and target:
             self.mw.open_call(target)
+        elif kind == "kb" and target:
+            self.mw.open_article(target)
+
+    def write_article(self) -> None:
+        """A new article from this ticket (写入知识库): the editor, prefilled, linked to it on save."""
+        if self.ticket_id is not None and not self._closed:
+            self.mw.new_article(ticket_id=self.ticket_id)
 
     def _on_changes(self, changes: OpChanges) -> None:
         if self._own_change:
             self._own_change = False
             return
-        if changes.tickets and self.ticket_id is not None and not self._closed:
+        if (changes.tickets or changes.kb) and self.ticket_id is not None and not self._closed:
             self.reload()
 
     # --- saving the details -------------------------------------------------------------------------

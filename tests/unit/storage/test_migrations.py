@@ -19,7 +19,7 @@ from app.storage.db import HEAD_REVISION, current_revision, make_engine, run_mig
 from app.storage.models import SYNCED_TABLES, Base, SyncedMixin
 
 MIGRATIONS = Path(db_module.__file__).parent / "migrations"
-FTS_TABLE = "calls_fts"
+FTS_TABLES = ("calls_fts", "kb_fts")
 
 
 def alembic_config(connection: Any = None) -> Config:
@@ -39,7 +39,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 def _not_fts(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     # The FTS5 table and its shadow tables are created by raw SQL in the migration, not by a model.
-    return not (type_ == "table" and name is not None and name.startswith(FTS_TABLE))
+    return not (type_ == "table" and name is not None and name.startswith(FTS_TABLES))
 
 
 def schema_differences(engine: Engine) -> list[Any]:
@@ -95,7 +95,7 @@ def test_full_text_table_exists_and_works(engine: Engine) -> None:
     run_migrations(engine)
     with engine.begin() as conn:
         sql = conn.execute(
-            text("SELECT sql FROM sqlite_master WHERE type='table' AND name=:n"), {"n": FTS_TABLE}
+            text("SELECT sql FROM sqlite_master WHERE type='table' AND name=:n"), {"n": FTS_TABLES[0]}
         ).scalar()
         assert sql is not None
         assert "fts5" in sql.lower()
@@ -127,7 +127,7 @@ def test_downgrade_to_base_and_upgrade_again(engine: Engine) -> None:
     upgrade(engine)
     assert current_revision(engine) == HEAD_REVISION
     assert schema_differences(engine) == []
-    assert FTS_TABLE in table_names(engine)
+    assert set(FTS_TABLES) <= set(table_names(engine))
 
 
 def test_migrations_keep_pragmas_on(engine: Engine) -> None:

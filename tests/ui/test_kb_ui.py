@@ -1,0 +1,238 @@
+"""The knowledge base in the window: answers suggested while the question is typed and inserted with a
+keystroke (and linked to the saved call), canned answers with Ctrl+J, the knowledge-base page's
+search as you type, and an article written with a pasted screenshot."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QDialog
+from sqlalchemy import select
+
+from app.context import AppContext
+from app.services import calls, kb, reference, tickets
+from app.storage.models import Call, KbImage, KbLink
+from tests.helpers.qt_input import pick, type_text
+from tests.helpers.qt_windows import shown_windows
+from ui.calls.detail import CallDetailDialog
+from ui.calls.form import CallForm
+from ui.kb.editor import ArticleEditor
+from ui.tickets.dialog import TicketDialog
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def close_leftover_forms(main_window: Any) -> Iterator[None]:
+    yield
+    main_window.taskman.wait_for_idle(10_000)
+    for form in main_window.findChildren(CallForm):
+        if not form.is_closed:
+            form.done(QDialog.DialogCode.Rejected)
+
+
+def add_article(ctx: AppContext, title: str, symptom: str, solution: str, status: str = "published") -> str:
+    with ctx.uow() as uow:
+        data = kb.ArticleInput(title=title, symptom=symptom, solution=solution, status=status)
+        return kb.create_article(uow, data, "张工", NOW).id
+
+
+def open_form(qtbot: Any, main_window: Any) -> CallForm:
+    qtbot.keyClick(main_window, Qt.Key.Key_N, CTRL)
+    qtbot.waitUntil(lambda: main_window.call_form is not None and main_window.call_form.isVisible())
+    form = main_window.call_form
+    assert isinstance(form, CallForm)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is form, timeout=5000)
+    return form
+
+
+def suggested_titles(form: CallForm) -> list[str]:
+    return [hit.title for hit in form.suggestions._hits]
+
+
+def test_answers_are_suggested_as_the_question_is_typed_and_inserted_with_enter(
+    qtbot: Any, main_window: Any, ui_ctx: AppContext
+) -> None:
+    article = add_article(
+        ui_ctx, "UKey 证书过期", "开票时提示证书过期", "1. 登录 **CA 网站** 续期\n2. 重新插入 UKey"
+    )
+    add_article(ui_ctx, "密码重置", "忘记登录密码", "由管理员重置")
+    add_article(ui_ctx, "证书过期草稿", "证书过期", "未完成", status="draft")
+    form = open_form(qtbot, main_window)
+    assert form.suggestions.hint.text() == "输入问题时，这里会显示匹配的知识库文章。"
+    type_text(qtbot, form.phone.edit, "86661234")
+    type_text(qtbot, form.question_edit, "开票的时候提示证书过期了")
+    qtbot.waitUntil(lambda: suggested_titles(form)[:1] == ["UKey 证书过期"], timeout=5000)
+    assert "证书过期草稿" not in suggested_titles(form)  # drafts are not answers yet
+    assert form.suggestions.hint.text().startswith("回车或 Alt+1")
+
+    form.suggestions.list.setFocus()  # Tab to the list, first suggestion, Enter
+    form.suggestions.list.setCurrentRow(0)
+    qtbot.keyClick(form.suggestions.list, Qt.Key.Key_Return)
+    assert form.answer_edit.toPlainText() == "1. 登录 **CA 网站** 续期\n2. 重新插入 UKey"
+    assert form.used_articles == [article]
+    pick(qtbot, form.category_combo, "咨询")
+    qtbot.keyClick(form.answer_edit, Qt.Key.Key_S, CTRL)
+    qtbot.waitUntil(lambda: form.is_closed, timeout=5000)
+    with ui_ctx.db.session() as session:
+        call = session.scalar(select(Call).where(Call.question == "开票的时候提示证书过期了"))
+        assert call is not None
+        assert session.scalar(select(KbLink.article_id).where(KbLink.call_id == call.id)) == article
+        assert kb.uses(session, [article]) == {article: 1}
+
+
+def test_canned_answer_by_abbreviation_and_ctrl_j(qtbot: Any, main_window: Any, ui_ctx: AppContext) -> None:
+    with ui_ctx.uow() as uow:
+        kb.save_canned(uow, None, "重启浏览器", "请关闭所有浏览器窗口后重新打开。", "cq", None)
+    form = open_form(qtbot, main_window)
+    qtbot.waitUntil(lambda: len(form.canned.rows) == 1, timeout=5000)
+    form.answer_edit.setFocus()
+    type_text(qtbot, form.answer_edit, "您好，cq")
+    qtbot.keyClick(form.answer_edit, Qt.Key.Key_J, CTRL)
+    assert form.answer_edit.toPlainText() == "您好，请关闭所有浏览器窗口后重新打开。"
+    menu = form.canned.show_menu()  # without an abbreviation: a menu of the answers
+    assert [a.text() for a in menu.actions()] == ["cq\t重启浏览器"]
+    menu.actions()[0].trigger()
+    assert form.answer_edit.toPlainText().endswith("重新打开。请关闭所有浏览器窗口后重新打开。")
+    menu.close()
+
+
+def test_the_page_searches_as_you_type_and_marks_the_words(
+    qtbot: Any, main_window: Any, ui_ctx: AppContext
+) -> None:
+    add_article(ui_ctx, "票据核销失败", "核销时提示 ORA-12541", "重启监听")
+    add_article(ui_ctx, "工资代发退回", "银行回盘失败", "核对账号")
+    main_window.show_page("kb")
+    page = main_window.kb_page
+    qtbot.waitUntil(lambda: page.articles.count() == 2, timeout=5000)
+    type_text(qtbot, page.search_edit, "hx")  # pinyin initials of 核销
+    qtbot.waitUntil(lambda: page.articles.count() == 1, timeout=5000)
+    label = page.articles.itemWidget(page.articles.item(0))
+    assert "票据核销失败" in label.text()
+    qtbot.waitUntil(
+        lambda: page.view.data is not None and page.view.data.title == "票据核销失败", timeout=5000
+    )
+    assert "重启监听" in page.view.toPlainText()
+    page.search_edit.clear()
+    type_text(qtbot, page.search_edit, "ORA-12541")
+
+    def code_marked() -> bool:
+        first = page.articles.itemWidget(page.articles.item(0)) if page.articles.count() == 1 else None
+        return first is not None and "ORA-12541</span>" in first.text()
+
+    qtbot.waitUntil(code_marked, timeout=5000)
+    page.search_edit.clear()
+    type_text(qtbot, page.search_edit, '"AND (*')
+    qtbot.waitUntil(lambda: page.articles.count() == 0, timeout=5000)
+    assert "没有匹配的文章" in page.view.toPlainText()
+
+
+def test_an_article_with_a_pasted_screenshot_is_saved_and_shown(
+    qtbot: Any, main_window: Any, ui_ctx: AppContext
+) -> None:
+    editor = ArticleEditor(main_window)
+    qtbot.addWidget(editor)
+    editor.show()
+    qtbot.waitUntil(lambda: editor.site_combo.count() > 1, timeout=5000)
+    editor.save()  # nothing typed: told what is missing, nothing saved
+    qtbot.waitUntil(lambda: editor.errors["title"].isVisible(), timeout=5000)
+    assert editor.errors["title"].text() == "请输入标题。"
+    type_text(qtbot, editor.title_edit, "打印模板错位")
+    type_text(qtbot, editor.texts["solution"], "调整页边距：")
+    image = QImage(2400, 300, QImage.Format.Format_RGB32)
+    image.fill(0x3366CC)
+    mime = QMimeData()
+    mime.setImageData(image)
+    editor.texts["solution"].insertFromMimeData(mime)
+    assert "](kbimg:" in editor.texts["solution"].toPlainText()
+    assert editor.title_edit.text() == "打印模板错位"  # what was typed is kept after the error
+    editor.save()
+    qtbot.waitUntil(lambda: not editor.isVisible(), timeout=5000)
+    with ui_ctx.db.session() as session:
+        [row] = session.scalars(select(KbImage)).all()
+        [(mime_type, data)] = kb.images_of(session, row.article_id).values()
+    shown = QImage()
+    assert shown.loadFromData(data) and shown.width() == 1600  # scaled down before it was kept
+    assert mime_type == "image/png"
+    with ui_ctx.db.session() as session:
+        assert [hit.title for hit in kb.search_articles(session, "模板")] == ["打印模板错位"]
+        assert reference.list_sites(session)
+
+
+def test_a_solved_call_becomes_an_article_in_one_action_linked_both_ways(
+    qtbot: Any, main_window: Any, ui_ctx: AppContext
+) -> None:
+    with ui_ctx.db.session() as session:
+        site = reference.list_sites(session)[0]
+        category = reference.list_categories(session)[1]
+    with ui_ctx.uow() as uow:
+        call = calls.record_call(
+            uow,
+            calls.CallInput(
+                site_id=site.id,
+                started_at=NOW,
+                engineer="张工",
+                caller_phone="0519-86661234",
+                unit_name="常州市第一中学",
+                category_id=category.id,
+                question="电子票据开具时提示“开票点未授权”",
+                answer="在单位信息维护中为开票点勾选授权后重新登录。",
+            ),
+        )
+    main_window.open_call(call.id)
+    [detail] = shown_windows(CallDetailDialog, parent=main_window)
+    assert not detail.articles_label.isVisible()  # no article used yet
+    detail.article_button.click()
+    qtbot.waitUntil(lambda: len(shown_windows(ArticleEditor)) == 1, timeout=5000)
+    [editor] = shown_windows(ArticleEditor)
+    qtbot.waitUntil(lambda: editor.texts["symptom"].toPlainText() != "", timeout=5000)
+    assert editor.texts["symptom"].toPlainText() == "电子票据开具时提示“开票点未授权”"
+    assert editor.texts["solution"].toPlainText() == "在单位信息维护中为开票点勾选授权后重新登录。"
+    editor.title_edit.setText("开票点未授权")
+    editor.save()
+    qtbot.waitUntil(lambda: not editor.isVisible(), timeout=5000)
+    with ui_ctx.db.session() as session:
+        [article] = kb.linked_articles(session, call_id=call.id)
+    assert article.title == "开票点未授权"
+    # the call's window shows the article it now links to; the link opens it on the page
+    qtbot.waitUntil(lambda: "开票点未授权" in detail.articles_label.text(), timeout=5000)
+    assert detail.articles_label.isVisibleTo(detail)
+    detail.articles_label.linkActivated.emit(article.id)
+    page = main_window.kb_page
+    assert main_window.stack.currentWidget() is page
+    qtbot.waitUntil(lambda: page.view.data is not None and page.view.data.id == article.id, timeout=5000)
+    detail.close()
+
+
+def test_a_ticket_becomes_an_article_linked_to_it(qtbot: Any, main_window: Any, ui_ctx: AppContext) -> None:
+    with ui_ctx.db.session() as session:
+        site = reference.list_sites(session)[0]
+    with ui_ctx.uow() as uow:
+        data = tickets.TicketInput(
+            site_id=site.id, title="工资统发 银行回盘导入失败", description="回盘文件格式与模板不一致"
+        )
+        ticket = tickets.create_ticket(uow, data, "张工", NOW)
+    main_window.open_ticket(ticket.id)
+    [dialog] = shown_windows(TicketDialog, parent=main_window)
+    qtbot.waitUntil(
+        lambda: dialog.loaded is not None and dialog.article_button.isVisibleTo(dialog), timeout=5000
+    )
+    dialog.article_button.click()
+    qtbot.waitUntil(lambda: len(shown_windows(ArticleEditor)) == 1, timeout=5000)
+    [editor] = shown_windows(ArticleEditor)
+    qtbot.waitUntil(lambda: editor.title_edit.text() != "", timeout=5000)
+    assert "银行回盘导入失败" in editor.title_edit.text()
+    editor.save()
+    qtbot.waitUntil(lambda: not editor.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: "银行回盘导入失败" in dialog.articles_label.text(), timeout=5000)
+    with ui_ctx.db.session() as session:
+        assert [a.id for a in kb.linked_articles(session, ticket_id=ticket.id)] == [
+            session.scalar(select(KbLink.article_id).where(KbLink.ticket_id == ticket.id))
+        ]
+    dialog.close()
