@@ -1,4 +1,4 @@
-"""The ``hotline`` command: the window, demo data, and the call ledger in and out.
+"""The ``hotline`` command: the window, demo data, calls, tickets and knowledge-base articles in and out.
 
     hotline [--data-dir DIR] [--lang zh_CN|en]                       start the window
     hotline demo --calls N [--contacts M] [--seed S] [--months K]    add sample data (no outbox)
@@ -6,14 +6,19 @@
     hotline export calls [--format csv|xlsx] -o FILE [--from DATE] [--to DATE] [--site CODE]
     hotline import tickets FILE [--site CODE_OR_NAME] [--dry-run]    carry open tickets over (.xlsx / .csv)
     hotline export tickets [--format csv|xlsx] [-o FILE] [--site S] [--from DATE] [--to DATE] [--all|--open]
+    hotline kb search QUERY… [--site S] [--limit N] [--all] [--json] search articles, tickets and calls
+    hotline kb import PATH [--site CODE_OR_NAME] [--dry-run]         import articles (Markdown folder / .xlsx)
+    hotline kb export -o PATH [--format md|xlsx] [--site S] [--status STATUS …]   export articles
+    hotline kb reindex                                               rebuild the knowledge-base search index
     hotline sync [--server URL]                                      sync with the shared server now
     hotline server init|upgrade|status|mark-restored --server URL    administer the shared server
     hotline server add-user NAME --server URL --password-stdin       a login for a desktop
                                     [--supervisor]                   … that may change contract rules
 
 Every command takes ``--data-dir`` (default: ``$HOTLINE_DATA_DIR``, else the user data folder) and
-``--lang``. Exit codes: 0 done; 1 the file has bad rows, so nothing was imported; 2 a problem of the
-environment or of the given file, explained on stderr; 3 a bug of ours (a crash report is written).
+``--lang``. Exit codes: 0 done; 1 the file has bad rows (or a folder bad files), so nothing was
+imported; 2 a problem of the environment or of the given file, explained on stderr; 3 a bug of ours
+(a crash report is written).
 
 No PySide6 here: the window's module is imported only when the window is asked for.
 """
@@ -39,6 +44,8 @@ MAX_PRINTED_PROBLEMS = 200
 PROGRESS_EVERY = 50_000
 IMPORT_PROGRESS_EVERY = 10_000
 TICKET_PROGRESS_EVERY = 500
+KB_PROGRESS_EVERY = 200
+SNIPPET_WIDTH = 60
 EXIT_OK, EXIT_BAD_ROWS, EXIT_USER_ERROR, EXIT_BUG = 0, 1, 2, 3
 
 
@@ -273,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--open", dest="open_only", action="store_true", help=_("only open tickets"))
     export_tickets.set_defaults(handler=_cmd_export_tickets, open_only=False)
 
+    _kb_parser(commands)
+
     sync = commands.add_parser(
         "sync",
         help=_("sync with the shared server now"),
@@ -313,6 +322,101 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server.set_defaults(handler=_cmd_server)
     return parser
+
+
+def _kb_parser(commands: Any) -> None:
+    from app.services.kb import ARTICLE_STATUSES
+
+    kb = commands.add_parser(
+        "kb",
+        help=_("the knowledge base: search, import, export, rebuild the search index"),
+        description=_("The knowledge base (运维知识库) from the command line."),
+    )
+    _common_options(kb, top_level=False)
+    actions = kb.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    search = actions.add_parser(
+        "search",
+        help=_("search articles, tickets and calls"),
+        description=_(
+            "Search the knowledge base as the window's search box does: articles first (best first), "
+            "then tickets and earlier calls. Whatever is typed is searched as text. Put -- before a "
+            "query that starts with a hyphen."
+        ),
+    )
+    _common_options(search, top_level=False)
+    search.add_argument("query", nargs="+", metavar="QUERY", help=_("the words to look for"))
+    search.add_argument(
+        "--site", metavar="CODE_OR_NAME", help=_("only this site's articles and those for every site")
+    )
+    search.add_argument(
+        "--limit", type=_count(1), default=10, help=_("at most this many articles, tickets and calls each")
+    )
+    search.add_argument("--all", action="store_true", help=_("archived articles too"))
+    search.add_argument("--json", action="store_true", help=_("print the hits as JSON, for scripts"))
+    search.set_defaults(handler=_cmd_kb_search)
+
+    import_ = actions.add_parser(
+        "import",
+        help=_("import articles from a folder of Markdown files or an .xlsx file"),
+        description=_(
+            "Import articles from a folder of Markdown (.md) files, pictures included, or from an .xlsx "
+            "sheet (formats in docs/import-format.md). An article of the same title at the same site is "
+            "updated, so importing the same files again changes nothing. Every file or row is checked "
+            "first: if any is wrong, nothing is imported."
+        ),
+    )
+    _common_options(import_, top_level=False)
+    import_.add_argument("path", metavar="PATH", help=_("a folder of Markdown files, or an .xlsx file"))
+    import_.add_argument(
+        "--site",
+        metavar="CODE_OR_NAME",
+        help=_("site of the articles that name none (default: for every site)"),
+    )
+    import_.add_argument("--dry-run", action="store_true", help=_("only check the files, import nothing"))
+    import_.set_defaults(handler=_cmd_kb_import)
+
+    export = actions.add_parser(
+        "export",
+        help=_("export articles as a folder of Markdown files or an .xlsx file"),
+        description=_(
+            "Export the articles so that they can be imported again: as a folder of Markdown files with "
+            "their pictures, or as one .xlsx sheet (which holds no pictures)."
+        ),
+    )
+    _common_options(export, top_level=False)
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        required=True,
+        help=_("the folder (new or empty) or the .xlsx file to write"),
+    )
+    export.add_argument(
+        "--format",
+        choices=("md", "xlsx"),
+        help=_("md (a folder) or xlsx (default: xlsx for a name ending in .xlsx, else md)"),
+    )
+    export.add_argument(
+        "--site", metavar="CODE_OR_NAME", help=_("only this site's articles and those for every site")
+    )
+    export.add_argument(
+        "--status",
+        dest="statuses",
+        nargs="+",
+        action="extend",
+        choices=tuple(ARTICLE_STATUSES),
+        help=_("only articles of these statuses (default: all)"),
+    )
+    export.set_defaults(handler=_cmd_kb_export)
+
+    reindex = actions.add_parser(
+        "reindex",
+        help=_("rebuild the knowledge-base search index"),
+        description=_("Index every article and ticket for the knowledge-base search again."),
+    )
+    _common_options(reindex, top_level=False)
+    reindex.set_defaults(handler=_cmd_kb_reindex)
 
 
 def _early_language(argv: Sequence[str]) -> None:
@@ -580,6 +684,189 @@ def _cmd_export_tickets(args: argparse.Namespace, run: _Run) -> int:
             ).format(count=result.truncated_cells)
         )
     _out(_("Exported {count} tickets to {path}.").format(count=result.rows, path=output))
+    return EXIT_OK
+
+
+def _print_problems(problems: Sequence[str]) -> None:
+    for problem in problems[:MAX_PRINTED_PROBLEMS]:
+        _err(problem)
+    if len(problems) > MAX_PRINTED_PROBLEMS:
+        _err(_("… and {count} more problems.").format(count=len(problems) - MAX_PRINTED_PROBLEMS))
+
+
+def _cmd_kb_search(args: argparse.Namespace, run: _Run) -> int:
+    from app.search.kb import KbFilters
+    from app.services import kb
+    from app.services.reference import list_systems
+    from app.services.tickets import get_ticket
+
+    text = " ".join(args.query)
+    ctx = run.open()
+    statuses = tuple(kb.ARTICLE_STATUSES) if args.all else KbFilters().statuses
+    filters = KbFilters(site_id=_site_id(ctx, args.site) if args.site else None, statuses=statuses)
+    hits: list[dict[str, Any]] = []
+    with ctx.db.session() as session:
+        found = kb.search_everything(session, text, filters, limit=args.limit, other_limit=args.limit)
+        systems = {s.id: s.name for s in list_systems(session, None, include_inactive=True)}
+        for article in found.articles:
+            hits.append(
+                {
+                    "kind": "article",
+                    "id": article.id,
+                    "title": article.title,
+                    "status": article.status,
+                    "status_label": kb.status_label(article.status),
+                    "system": systems.get(article.system_id or "", ""),
+                    "snippet": article.snippet.text(),
+                    "score": round(article.score, 4),
+                }
+            )
+        for ticket in found.tickets:
+            view = get_ticket(session, ticket.id)
+            status = view.status if view is not None else None
+            hits.append(
+                {
+                    "kind": "ticket",
+                    "id": ticket.id,
+                    "number": ticket.number,
+                    "title": ticket.title,
+                    "status": status.value if status is not None else "",
+                    "status_label": status.label() if status is not None else "",
+                    "system": systems.get(view.ticket.system_id or "", "") if view is not None else "",
+                    "snippet": ticket.snippet.text(),
+                }
+            )
+        for call in found.calls:
+            hits.append(
+                {
+                    "kind": "call",
+                    "id": call.id,
+                    "started_at": call.started_at.isoformat(),
+                    "title": call.unit_name,
+                    "snippet": call.snippet.text(),
+                }
+            )
+    for rank, hit in enumerate(hits, start=1):
+        hit["rank"] = rank
+    if args.json:
+        _out(json.dumps(hits, ensure_ascii=False, indent=2))
+    else:
+        for hit in hits:
+            _out(_search_line(hit))
+    if not hits:
+        _err(_("No matches for “{query}”.").format(query=text))
+    return EXIT_OK
+
+
+def _search_line(hit: dict[str, Any]) -> str:
+    """One hit as one plain-text line: rank, kind, title, status and system, the marked snippet."""
+    from app.importexport.calls_io import LOCAL_TZ
+
+    kinds = {"article": _("article"), "ticket": _("ticket"), "call": _("call")}
+    if hit["kind"] == "call":
+        moment = dt.datetime.fromisoformat(hit["started_at"]).astimezone(LOCAL_TZ)
+        title = _("call on {moment}").format(moment=f"{moment:%Y-%m-%d %H:%M}")
+        if hit["title"]:
+            title += f" {hit['title']}"
+    elif hit["kind"] == "ticket":
+        title = f"{hit['number']} {hit['title']}"
+    else:
+        title = hit["title"]
+    about = " · ".join(x for x in (hit.get("status_label", ""), hit.get("system", "")) if x)
+    snippet = " ".join(hit["snippet"].split())
+    parts = [f"{hit['rank']:>2}.", f"[{kinds[hit['kind']]}]", title]
+    if about:
+        parts.append(f"({about})")
+    line = " ".join(parts)
+    return f"{line} — {snippet}" if snippet else line
+
+
+def _cmd_kb_import(args: argparse.Namespace, run: _Run) -> int:
+    from app.services.kb_transfer import import_found, read_path
+
+    found = read_path(Path(args.path))  # before opening the data: a wrong file costs nothing
+    ctx = run.open()
+    site_id = _site_id(ctx, args.site) if args.site else None
+    printed = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal printed
+        if done - printed >= KB_PROGRESS_EVERY:
+            printed = done
+            _err(_("{done:,} of {total:,} articles checked …").format(done=done, total=total))
+
+    with ctx.uow() as uow:
+        result = import_found(
+            uow, found, ctx.engineer, _now(), default_site_id=site_id, dry_run=args.dry_run, progress=progress
+        )
+    problems = result.problems
+    if problems:
+        _print_problems(problems)
+        _err(
+            _(
+                "{count} problems in {total} articles, so nothing was imported. Correct them and import "
+                "again."
+            ).format(count=len(problems), total=result.checked)
+        )
+        return EXIT_BAD_ROWS
+    counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    if args.dry_run:
+        _out(
+            _(
+                "Checked {count} articles: {created} would be new, {updated} updated, {unchanged} "
+                "unchanged. Nothing was imported (--dry-run)."
+            ).format(count=result.checked, **counts)
+        )
+        return EXIT_OK
+    _out(
+        _("Imported {count} articles: {created} new, {updated} updated, {unchanged} unchanged.").format(
+            count=result.checked, **counts
+        )
+    )
+    return EXIT_OK
+
+
+def _cmd_kb_export(args: argparse.Namespace, run: _Run) -> int:
+    from app.importexport.kb_io import write_markdown_folder, write_xlsx
+    from app.services.kb_transfer import export_records
+
+    output = Path(args.output)
+    file_format = args.format or ("xlsx" if output.suffix.lower() == ".xlsx" else "md")
+    ctx = run.open()
+    site_id = _site_id(ctx, args.site) if args.site else None
+    with ctx.db.session() as session:
+        records = export_records(session, site_id, args.statuses)
+    if file_format == "xlsx":
+        write_xlsx(records, output)
+        pictured = sum(1 for r in records if r.images)
+        if pictured:
+            _err(
+                _(
+                    "{count} articles have pictures, which a sheet cannot hold; export Markdown (--format "
+                    "md) to keep them."
+                ).format(count=pictured)
+            )
+    else:
+        write_markdown_folder(records, output)
+    _out(_("Exported {count} articles to {path}.").format(count=len(records), path=output))
+    return EXIT_OK
+
+
+def _cmd_kb_reindex(args: argparse.Namespace, run: _Run) -> int:
+    from app.services import kb_index
+
+    ctx = run.open()
+    indexed = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal indexed
+        indexed = done
+        _err(_("{done:,} of {total:,} articles and tickets indexed …").format(done=done, total=total))
+
+    kb_index.rebuild_database(ctx.db, progress)
+    _out(
+        _("The knowledge-base search index was rebuilt: {count} articles and tickets.").format(count=indexed)
+    )
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
@@ -121,7 +122,7 @@ class TaskManager(QObject):
 
 
 class Op(Generic[T]):
-    def __init__(self, parent: QWidget | None, taskman: TaskManager, work: Callable[[OpContext], T]) -> None:
+    def __init__(self, parent: QObject | None, taskman: TaskManager, work: Callable[[OpContext], T]) -> None:
         self._parent, self._taskman, self._work = parent, taskman, work
         self._on_success: Callable[[T], None] | None = None
         self._on_failure: Callable[[BaseException], None] | None = None
@@ -159,13 +160,18 @@ class Op(Generic[T]):
         self._lane = "background"
         return self
 
+    def _parent_gone(self) -> bool:
+        """The parent widget was deleted while the work ran (a closed window's panel)."""
+        return self._parent is not None and not shiboken6.isValid(self._parent)
+
     def run(self) -> OpContext:
         relay = _Relay()
         dialog: QProgressDialog | None = None
         ctx_holder: list[OpContext] = []
 
         if self._progress_label is not None:
-            dialog = QProgressDialog(self._progress_label, _("Cancel"), 0, 0, self._parent)
+            owner = self._parent if isinstance(self._parent, QWidget) else None
+            dialog = QProgressDialog(self._progress_label, _("Cancel"), 0, 0, owner)
             dialog.setWindowModality(Qt.WindowModality.WindowModal)
             dialog.setMinimumDuration(300)
             dialog.setAutoClose(False)
@@ -190,6 +196,10 @@ class Op(Generic[T]):
 
         def on_finished(result: Any) -> None:
             finish()
+            if self._parent_gone():  # its window was closed meanwhile: nobody to show the result to
+                if self._changes.any():
+                    self._taskman.operation_did_execute.emit(self._changes)
+                return
             if self._on_success is not None:
                 try:
                     self._on_success(result)
@@ -202,10 +212,14 @@ class Op(Generic[T]):
             finish()
             if isinstance(error, Cancelled):
                 return
+            if self._parent_gone():
+                if not isinstance(error, UserFacingError):
+                    report_bug(type(error), error, error.__traceback__)
+                return
             if self._on_failure is not None:
                 self._on_failure(error)
             else:
-                show_error(self._parent, error)
+                show_error(self._parent if isinstance(self._parent, QWidget) else None, error)
 
         if self._on_progress is not None:
             relay.progressed.connect(self._on_progress)

@@ -20,6 +20,7 @@ fit.
 from __future__ import annotations
 
 import functools
+import io
 import os
 from dataclasses import dataclass
 from typing import IO, Any
@@ -30,10 +31,21 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, TableStyle
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from app.i18n import _
 from app.reports.fonts import is_synthetic_bold, printable, report_fonts
@@ -44,6 +56,8 @@ INK = colors.black
 MUTED = colors.HexColor("#555555")  # footer, captions, placeholders
 RULE = colors.HexColor("#333333")
 SHADE = colors.HexColor("#f2f2f2")  # label cells, table heads, code boxes
+
+LOGO_HEIGHT: float = 8 * mm
 
 # Outline stroke of synthetic bold, as a share of the font size (see fonts.py).
 _EMBOLDEN = 0.035
@@ -211,17 +225,33 @@ def grid_style(*commands: tuple[Any, ...]) -> TableStyle:
 
 
 @dataclass(frozen=True, slots=True)
+class Letterhead:
+    """A site's printed identity, set per site: the line heading every page (常州市财政局 运维服务),
+    an optional logo (PNG or JPEG bytes) drawn left of it, and the labels of the signature block that
+    ends a form (经办人, 审核人 …; empty: the document's own)."""
+
+    text: str
+    logo: bytes | None = None
+    signatures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PageFurniture:
     """What every page carries besides the content; all texts already translated.
 
     ``letterhead`` (the site, e.g. 常州市财政局 运维服务) heads the page on the left above a rule,
-    ``header_right`` (the kind of document) on the right; the footer shows when it was printed and
-    "第 X 页 / 共 Y 页".
+    after ``logo`` if given, ``header_right`` (the kind of document) on the right; the footer shows
+    when it was printed and "第 X 页 / 共 Y 页".
     """
 
     letterhead: str
     printed_at: str
     header_right: str = ""
+    logo: bytes | None = None
+
+    @classmethod
+    def of(cls, letterhead: Letterhead, printed_at: str, header_right: str = "") -> PageFurniture:
+        return cls(letterhead.text, printed_at, header_right, letterhead.logo)
 
     def draw(self, canvas: Any, page: int, pages: int, margins: Margins) -> None:
         """Draw the header and footer of page ``page`` of ``pages`` on ``canvas``."""
@@ -235,7 +265,9 @@ class PageFurniture:
         header_y = page_height - margins.top + 6 * mm
         kind = _fit(printable(self.header_right), font, 9, (right - left) / 2)
         letterhead_room = right - left - (stringWidth(kind, font, 9) + gap if kind else 0)
-        canvas.drawString(left, header_y, _fit(printable(self.letterhead), font, 9, letterhead_room))
+        text_left = left + self._draw_logo(canvas, left, header_y - 1 * mm)
+        letterhead_room -= text_left - left
+        canvas.drawString(text_left, header_y, _fit(printable(self.letterhead), font, 9, letterhead_room))
         canvas.drawRightString(right, header_y, kind)
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.6)
@@ -252,6 +284,49 @@ class PageFurniture:
             printed = _("Printed {time}").format(time=printable(self.printed_at))
             canvas.drawRightString(right, footer_y, _fit(printed, font, 8, room))
         canvas.restoreState()
+
+    def _draw_logo(self, canvas: Any, left: float, bottom: float) -> float:
+        """The logo, 8 mm high, its foot on ``bottom``; the width it took (with a gap), 0 without
+        one. A logo that is no picture is left out (the page still prints)."""
+        if not self.logo:
+            return 0.0
+        try:
+            reader = ImageReader(io.BytesIO(self.logo))
+            width, height = reader.getSize()
+        except Exception:  # reportlab/PIL raise anything for a broken picture
+            return 0.0
+        if not width or not height:
+            return 0.0
+        drawn_height = LOGO_HEIGHT
+        drawn_width: float = min(float(width) * drawn_height / float(height), 40 * mm)
+        canvas.drawImage(
+            reader, left, bottom, drawn_width, drawn_height, mask="auto", preserveAspectRatio=True
+        )
+        return drawn_width + 2 * float(mm)
+
+
+def signature_block(labels: tuple[str, ...], width: float) -> Flowable:
+    """The lines a form ends with, "经办人：________" side by side (two or three a row), to be signed
+    by hand; kept together on one page."""
+    styles = report_styles()
+    per_row = 3 if len(labels) % 3 == 0 or len(labels) > 4 else 2
+    rows: list[list[object]] = []
+    for start in range(0, len(labels), per_row):
+        row: list[object] = [
+            CJKParagraph(escape_text(label) + "：", styles.body) for label in labels[start : start + per_row]
+        ]
+        rows.append(row + [""] * (per_row - len(row)))
+    table = Table(rows, colWidths=[width / per_row] * per_row, rowHeights=[14 * mm] * len(rows))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return KeepTogether([Spacer(1, 8 * mm), table])
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:

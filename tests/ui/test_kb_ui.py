@@ -6,22 +6,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QMimeData, Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtGui import QImage, QKeySequence
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox
 from sqlalchemy import select
 
 from app.context import AppContext
+from app.importexport.kb_io import read_xlsx
 from app.services import calls, kb, reference, tickets
 from app.storage.models import Call, KbImage, KbLink
+from tests.helpers.kb_files import ukey_folder
 from tests.helpers.qt_input import pick, type_text
 from tests.helpers.qt_windows import shown_windows
 from ui.calls.detail import CallDetailDialog
 from ui.calls.form import CallForm
 from ui.kb.editor import ArticleEditor
+from ui.kb.transfer import import_articles
 from ui.tickets.dialog import TicketDialog
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -70,7 +74,7 @@ def test_answers_are_suggested_as_the_question_is_typed_and_inserted_with_enter(
     type_text(qtbot, form.question_edit, "开票的时候提示证书过期了")
     qtbot.waitUntil(lambda: suggested_titles(form)[:1] == ["UKey 证书过期"], timeout=5000)
     assert "证书过期草稿" not in suggested_titles(form)  # drafts are not answers yet
-    assert form.suggestions.hint.text().startswith("回车或 Alt+1")
+    assert form.suggestions.hint.text().startswith("回车或 Ctrl+1")
 
     form.suggestions.list.setFocus()  # Tab to the list, first suggestion, Enter
     form.suggestions.list.setCurrentRow(0)
@@ -140,6 +144,7 @@ def test_an_article_with_a_pasted_screenshot_is_saved_and_shown(
     qtbot.addWidget(editor)
     editor.show()
     qtbot.waitUntil(lambda: editor.site_combo.count() > 1, timeout=5000)
+    assert editor.save_button.text() == "保存"
     editor.save()  # nothing typed: told what is missing, nothing saved
     qtbot.waitUntil(lambda: editor.errors["title"].isVisible(), timeout=5000)
     assert editor.errors["title"].text() == "请输入标题。"
@@ -236,3 +241,67 @@ def test_a_ticket_becomes_an_article_linked_to_it(qtbot: Any, main_window: Any, 
             session.scalar(select(KbLink.article_id).where(KbLink.ticket_id == ticket.id))
         ]
     dialog.close()
+
+
+def test_articles_are_imported_from_a_folder_and_exported_to_a_sheet_from_the_page(
+    qtbot: Any, main_window: Any, ui_ctx: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = ukey_folder(tmp_path)
+    main_window.show_page("kb")
+    page = main_window.kb_page
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a, **_k: str(folder))
+    menu = page.transfer_button.menu()
+    [import_md] = [a for a in menu.actions() if a.text() == "导入 Markdown 文件夹…"]
+    import_md.trigger()
+    qtbot.waitUntil(lambda: page.articles.count() == 2, timeout=10_000)
+    assert main_window.statusBar().currentMessage() == "已导入 2 篇文章：新建 2 篇，更新 0 篇，0 篇无变化。"
+    type_text(qtbot, page.search_edit, "UKey")
+    qtbot.waitUntil(
+        lambda: page.view.data is not None and page.view.data.title == "UKey 插入后无法识别", timeout=5000
+    )
+    assert len(page.view.data.images) == 1  # the screenshot came in with the article
+
+    sheet = tmp_path / "out.xlsx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(tmp_path / "out"), ""))
+    [export_xlsx] = [a for a in menu.actions() if a.text() == "导出为 Excel 表格…"]
+    export_xlsx.trigger()
+    qtbot.waitUntil(
+        lambda: sheet.exists() and "已导出 2 篇文章" in main_window.statusBar().currentMessage(),
+        timeout=10_000,
+    )
+    assert sorted(r.title for r in read_xlsx(sheet).records) == ["UKey 插入后无法识别", "密码重置"]
+
+
+def test_a_folder_with_a_bad_file_imports_nothing_and_lists_the_problem(
+    qtbot: Any, main_window: Any, ui_ctx: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = ukey_folder(tmp_path)
+    (folder / "坏文件.md").write_text("---\n类型: 不存在的类型\n---\n# 坏文件\n内容\n", encoding="utf-8")
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.text(), box.detailedText())) or 0)
+    main_window.show_page("kb")
+    import_articles(main_window, folder)
+    qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
+    [(text, details)] = shown
+    assert text == "3 篇文章中有 1 处问题，因此未导入任何内容。请改正后重新导入。"
+    assert "坏文件.md" in details and "不存在的类型" in details
+    with ui_ctx.db.session() as session:
+        assert kb.search_articles(session, "UKey") == []  # the good files were not imported either
+
+
+def test_ctrl_and_a_number_inserts_that_suggestion_while_typing_the_question(
+    qtbot: Any, main_window: Any, ui_ctx: AppContext
+) -> None:
+    add_article(ui_ctx, "UKey 证书过期", "开票时提示证书过期", "登录 CA 网站续期")
+    add_article(ui_ctx, "证书过期提醒", "证书 过期 提示", "提前 30 天续期")
+    form = open_form(qtbot, main_window)
+    type_text(qtbot, form.question_edit, "证书过期")
+    qtbot.waitUntil(lambda: len(suggested_titles(form)) == 2, timeout=5000)
+    second = form.suggestions._hits[1]
+    qtbot.keyClick(form.question_edit, Qt.Key.Key_2, CTRL)  # without leaving the question
+    assert form.answer_edit.toPlainText() == second.solution
+    assert form.question_edit.toPlainText() == "证书过期"
+    assert form.used_articles == [second.id]
+    # Alt+1…4 stay the handling choices' keys (当场解答 (1) …): no shortcut of the panel takes them
+    mnemonics = {QKeySequence.mnemonic(b.text()).toString() for b in form.outcome_buttons.values()}
+    assert mnemonics == {"Alt+1", "Alt+2", "Alt+3", "Alt+4"}

@@ -336,8 +336,8 @@ class CallForm(QDialog):
         ):
             QShortcut(sequence, self, self.save)
         QShortcut(QKeySequence("Ctrl+T"), self, self.toggle_timer)
-        for number in range(1, 6):  # Alt+1…5: insert the answer of that suggested article
-            QShortcut(QKeySequence(f"Alt+{number}"), self, lambda n=number: self.suggestions.choose(n))
+        for number in range(1, 6):  # Ctrl+1…5: insert the answer of that suggested article
+            QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda n=number: self.suggestions.choose(n))
 
         chain: list[QWidget] = [
             self.phone.edit,

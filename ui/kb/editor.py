@@ -162,6 +162,8 @@ class ArticleEditor(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setText(_("Save"))  # Qt's own button texts are not translated here
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(splitter, 1)

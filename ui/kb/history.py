@@ -59,6 +59,7 @@ class HistoryDialog(QDialog):
         splitter.addWidget(self.diff)
         splitter.setSizes([260, 640])
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(_("Close"))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)

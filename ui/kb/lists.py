@@ -60,6 +60,7 @@ class _ListDialog(QDialog):
         body.addWidget(self.list, 2)
         body.addLayout(right, 3)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText(_("Close"))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(body, 1)

@@ -4,6 +4,7 @@ ranked, matched words marked), filters, the article on the right, and the action
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -28,7 +29,7 @@ from app.search.kb import KbFilters
 from app.services import kb, reference
 from ui import dialogs
 from ui.changes import OpChanges
-from ui.kb.view import ArticleData, ArticleView, marked_html, meta_of
+from ui.kb.view import ArticleData, ArticleView, HitList, marked_html, meta_of
 from ui.operations import OpContext
 
 SEARCH_DELAY_MS = 120  # as you type: wait for a pause this long before searching
@@ -112,6 +113,21 @@ class KnowledgePage(QWidget):
         self.delete_button = QPushButton(_("Delete"), self)
         self.synonyms_button = QPushButton(_("Synonyms…"), self)
         self.canned_button = QPushButton(_("Canned answers…"), self)
+        self.transfer_button = QPushButton(_("Import / export"), self)
+        self.transfer_button.setObjectName("kbTransfer")
+        transfer_menu = QMenu(self.transfer_button)
+        for text, slot in (
+            (_("Import a folder of Markdown files…"), lambda: self._import("md")),
+            (_("Import an Excel sheet…"), lambda: self._import("xlsx")),
+            (None, None),
+            (_("Export as Markdown files…"), lambda: self._export("md")),
+            (_("Export as an Excel sheet…"), lambda: self._export("xlsx")),
+        ):
+            if text is None:
+                transfer_menu.addSeparator()
+            else:
+                transfer_menu.addAction(text).triggered.connect(slot)
+        self.transfer_button.setMenu(transfer_menu)
         self.new_button.clicked.connect(lambda: self.open_editor(None))
         self.edit_button.clicked.connect(lambda: self.open_editor(self._current))
         self.publish_button.clicked.connect(lambda: self._set_status("published"))
@@ -126,18 +142,18 @@ class KnowledgePage(QWidget):
                        self.history_button, self.pdf_button, self.delete_button):  # fmt: skip
             actions.addWidget(button)
         actions.addStretch(1)
+        actions.addWidget(self.transfer_button)
         actions.addWidget(self.synonyms_button)
         actions.addWidget(self.canned_button)
 
-        self.articles = QListWidget(self)
+        self.articles = HitList(self)
         self.articles.setObjectName("kbArticles")
-        self.articles.setWordWrap(True)
         self.articles.currentItemChanged.connect(self._article_picked)
-        self.tickets = QListWidget(self)
+        self.tickets = HitList(self)
         self.tickets.itemActivated.connect(
             lambda item: self.mw.open_ticket(item.data(Qt.ItemDataRole.UserRole))
         )
-        self.calls = QListWidget(self)
+        self.calls = HitList(self)
         self.calls.itemActivated.connect(lambda item: self.mw.open_call(item.data(Qt.ItemDataRole.UserRole)))
         self.results = QTabWidget(self)
         self.results.addTab(self.articles, _("Articles"))
@@ -252,17 +268,7 @@ class KnowledgePage(QWidget):
         self.articles.blockSignals(True)
         self.articles.clear()
         for hit in result.articles:
-            item = QListWidgetItem(self.articles)
-            item.setData(Qt.ItemDataRole.UserRole, hit.id)
-            label = QLabel(self._hit_html(hit), self.articles)
-            label.setWordWrap(True)
-            label.setTextFormat(Qt.TextFormat.RichText)
-            label.setContentsMargins(6, 4, 6, 4)
-            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            item.setSizeHint(label.sizeHint())
-            self.articles.setItemWidget(item, label)
-            item.setToolTip(hit.title)
-            item.setText("")
+            self.articles.add_hit(hit.id, self._hit_html(hit), hit.title)
         self.articles.blockSignals(False)
         rows = [self.articles.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.articles.count())]
         if keep in rows:
@@ -301,17 +307,10 @@ class KnowledgePage(QWidget):
             f'<span style="color:gray; font-size:small">{" · ".join(facts)}</span>'
         )
 
-    def _fill_simple(self, widget: QListWidget, rows: list[tuple[str, str, str]]) -> None:
+    def _fill_simple(self, widget: HitList, rows: list[tuple[str, str, str]]) -> None:
         widget.clear()
         for row_id, head, snippet in rows:
-            item = QListWidgetItem(widget)
-            item.setData(Qt.ItemDataRole.UserRole, row_id)
-            label = QLabel(f"<b>{head}</b><br>{snippet}", widget)
-            label.setWordWrap(True)
-            label.setContentsMargins(6, 4, 6, 4)
-            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            item.setSizeHint(label.sizeHint())
-            widget.setItemWidget(item, label)
+            widget.add_hit(row_id, f"<b>{html.escape(head)}</b><br>{snippet}")
 
     # --- the article --------------------------------------------------------------------------------
 
@@ -419,6 +418,20 @@ class KnowledgePage(QWidget):
         from ui.kb.printing import save_article_pdf
 
         save_article_pdf(self.mw, self.view.data)
+
+    def _import(self, kind: str) -> None:
+        from ui.kb.transfer import choose_import_source, import_articles
+
+        source = choose_import_source(self, kind)
+        if source is not None:
+            import_articles(self.mw, source)
+
+    def _export(self, kind: str) -> None:
+        from ui.kb.transfer import choose_export_target, export_articles
+
+        target = choose_export_target(self, kind)
+        if target is not None:
+            export_articles(self.mw, target, kind)
 
     def _edit_synonyms(self) -> None:
         from ui.kb.lists import SynonymsDialog

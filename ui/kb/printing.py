@@ -43,7 +43,7 @@ def save_article_pdf(mw: Any, data: ArticleData) -> None:
     )
     if not path:
         return
-    letterhead = _("{site} · operations knowledge base").format(site=mw.site_combo.currentText())
+    letterhead = mw.site_combo.currentText()  # the page's right-hand header names the knowledge base
     document = article_document(data, letterhead)
 
     def work(_op: OpContext) -> str:

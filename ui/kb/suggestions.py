@@ -11,7 +11,6 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QMenu,
     QPlainTextEdit,
@@ -22,8 +21,8 @@ from PySide6.QtWidgets import (
 from app.i18n import _
 from app.services import kb
 from ui.changes import OpChanges
-from ui.kb.view import marked_html
-from ui.operations import OpContext
+from ui.kb.view import HitList, marked_html
+from ui.operations import Op, OpContext
 
 SUGGEST_DELAY_MS = 200  # a pause in typing this long asks for suggestions
 SUGGESTIONS = 5
@@ -36,7 +35,8 @@ def answer_text(solution: str) -> str:
 
 
 class SuggestionPanel(QWidget):
-    """The top matches for the question; Enter, a double-click or Alt+1…5 inserts one."""
+    """The top matches for the question; Enter, a double-click or Ctrl+1…5 inserts one (Alt+1…4 are the
+    handling choices' keys)."""
 
     chosen = Signal(str, str)  # article id, its answer text
 
@@ -51,9 +51,8 @@ class SuggestionPanel(QWidget):
         self.hint = QLabel(_("Matching articles appear here as you type the question."), self)
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: gray;")
-        self.list = QListWidget(self)
+        self.list = HitList(self, margins=(4, 3, 4, 3))
         self.list.setObjectName("kbSuggestionList")
-        self.list.setWordWrap(True)
         self.list.itemDoubleClicked.connect(self._activated)
         self.list.installEventFilter(self)
         layout = QVBoxLayout(self)
@@ -86,7 +85,8 @@ class SuggestionPanel(QWidget):
             with ctx.db.session() as session:
                 return kb.suggestions(session, question, site_id, SUGGESTIONS)
 
-        self.mw.op(work).success(lambda hits: self._show(seq, hits)).run()
+        # bound to the panel: an answer arriving after the call form closed is dropped
+        Op(self, self.mw.taskman, work).success(lambda hits: self._show(seq, hits)).run()
 
     def _show(self, seq: int, hits: list[kb.ArticleHit]) -> None:
         if seq != self._seq:
@@ -94,21 +94,14 @@ class SuggestionPanel(QWidget):
         self._hits = hits
         self.list.clear()
         for number, hit in enumerate(hits, start=1):
-            item = QListWidgetItem(self.list)
-            item.setData(Qt.ItemDataRole.UserRole, hit.id)
-            label = QLabel(
+            self.list.add_hit(
+                hit.id,
                 f"<b>{number}. {marked_html(hit.title_marks)}</b><br>"
                 f'<span style="color:#555">{marked_html(hit.snippet)}</span>',
-                self.list,
+                answer_text(hit.solution)[:500],
             )
-            label.setWordWrap(True)
-            label.setContentsMargins(4, 3, 4, 3)
-            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            item.setSizeHint(label.sizeHint())
-            item.setToolTip(answer_text(hit.solution)[:500])
-            self.list.setItemWidget(item, label)
         if hits:
-            self.hint.setText(_("Enter or Alt+1…{n}: insert the answer into the call.").format(n=len(hits)))
+            self.hint.setText(_("Enter or Ctrl+1…{n}: insert the answer into the call.").format(n=len(hits)))
         elif self._question.strip():
             self.hint.setText(_("No matching article."))
         else:
@@ -157,7 +150,7 @@ class CannedAnswers:
             with ctx.db.session() as session:
                 return [(r.abbreviation, r.title, r.body) for r in kb.list_canned(session, site_id)]
 
-        self.mw.op(work).success(self._loaded).run()
+        Op(self.edit, self.mw.taskman, work).success(self._loaded).run()  # dropped once the form is gone
 
     def _loaded(self, rows: list[tuple[str, str, str]]) -> None:
         self.rows = rows

@@ -7,9 +7,9 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QImage, QTextDocument
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QImage, QResizeEvent, QTextDocument
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QListWidget, QListWidgetItem, QTextBrowser, QWidget
 
 from app.i18n import _
 from app.search.kb import Snippet
@@ -24,6 +24,52 @@ def marked_html(snippet: Snippet) -> str:
         f'<span style="{MARK_STYLE}">{html.escape(part)}</span>' if matched else html.escape(part)
         for part, matched in snippet.parts
     )
+
+
+class HitList(QListWidget):
+    """A list of search hits, each a few lines of rich text wrapped to the list's width, every row as
+    tall as its text (re-wrapped when the list is resized)."""
+
+    def __init__(
+        self, parent: QWidget | None = None, margins: tuple[int, int, int, int] = (6, 4, 6, 4)
+    ) -> None:
+        super().__init__(parent)
+        self._margins = margins
+        self.setWordWrap(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # a light selection: the rows' own colours (grey snippets, marked words) stay readable on it
+        self.setStyleSheet(
+            "QListWidget::item:selected { background: #d3e3f8; }"
+            "QListWidget::item:hover:!selected { background: #f0f5fc; }"
+        )
+
+    def add_hit(self, data: str, text_html: str, tooltip: str = "") -> QListWidgetItem:
+        item = QListWidgetItem(self)
+        item.setData(Qt.ItemDataRole.UserRole, data)
+        if tooltip:
+            item.setToolTip(tooltip)
+        label = QLabel(text_html, self)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setWordWrap(True)
+        label.setContentsMargins(*self._margins)
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setItemWidget(item, label)
+        self._fit(item, label)
+        return item
+
+    def _fit(self, item: QListWidgetItem, label: QWidget) -> None:
+        width = max(self.viewport().width(), 120)
+        item.setSizeHint(QSize(width, label.heightForWidth(width)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            for row in range(self.count()):
+                item = self.item(row)
+                label = self.itemWidget(item)
+                if label is not None:
+                    self._fit(item, label)
 
 
 @dataclass
