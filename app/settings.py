@@ -34,6 +34,8 @@ OPTIONS: dict[str, Any] = {
     "server_user": "",
     "server_sslmode": "prefer",
     "sync_interval_s": 60,
+    # printouts: site id -> {"text": letterhead, "signatures": [labels]} (app.reports.letterhead)
+    "letterheads": {},
 }
 
 UPGRADES: dict[int, Callable[[dict[str, Any]], None]] = {}

@@ -91,8 +91,15 @@ class TaskManager(QObject):
         super().__init__(parent)
         # db: local reads and writes, one at a time; net: the shared server; background: long local
         # upkeep (the search index after a large first sync) in short transactions, so that a save on
-        # the db lane waits a fraction of a second at most
-        self._lanes = {"db": QThreadPool(self), "net": QThreadPool(self), "background": QThreadPool(self)}
+        # the db lane waits a fraction of a second at most; reports: building printouts (reads only,
+        # which WAL lets run beside the writes) and rendering or printing their pages (pdfium, which
+        # must not run on two threads at once)
+        self._lanes = {
+            "db": QThreadPool(self),
+            "net": QThreadPool(self),
+            "background": QThreadPool(self),
+            "reports": QThreadPool(self),
+        }
         for pool in self._lanes.values():
             pool.setMaxThreadCount(1)
         self._running = 0
@@ -158,6 +165,10 @@ class Op(Generic[T]):
 
     def on_background_lane(self) -> Op[T]:
         self._lane = "background"
+        return self
+
+    def on_reports_lane(self) -> Op[T]:
+        self._lane = "reports"
         return self
 
     def _parent_gone(self) -> bool:

@@ -47,6 +47,7 @@ class ArticleDocument:
     images: Mapping[str, bytes] = field(default_factory=dict)
     letterhead: str = ""
     printed_at: str = ""
+    logo: bytes | None = None  # the site's logo beside the letterhead (PNG or JPEG)
 
 
 def render_article(doc: ArticleDocument, out: PdfTarget) -> int:
@@ -70,6 +71,7 @@ def render_article(doc: ArticleDocument, out: PdfTarget) -> int:
         letterhead=doc.letterhead,
         printed_at=doc.printed_at,
         header_right=_("Operations knowledge base"),
+        logo=doc.logo,
     )
     return build_pdf(out, story, furniture, title=doc.title, subject=_("Operations knowledge base"))
 

@@ -26,6 +26,7 @@ from ui.calls.detail import CallDetailDialog
 from ui.calls.form import CallForm
 from ui.kb.editor import ArticleEditor
 from ui.kb.transfer import import_articles
+from ui.reports.preview import PrintPreview
 from ui.tickets.dialog import TicketDialog
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -123,6 +124,11 @@ def test_the_page_searches_as_you_type_and_marks_the_words(
         lambda: page.view.data is not None and page.view.data.title == "票据核销失败", timeout=5000
     )
     assert "重启监听" in page.view.toPlainText()
+    page.pdf_button.click()  # 打印/PDF…: the article in the print preview
+    qtbot.waitUntil(lambda: len(shown_windows(PrintPreview)) == 1, timeout=10_000)
+    [preview] = shown_windows(PrintPreview)
+    assert preview.windowTitle() == "打印预览 — 票据核销失败" and len(preview.views) == 1
+    preview.close()
     page.search_edit.clear()
     type_text(qtbot, page.search_edit, "ORA-12541")
 

@@ -365,3 +365,44 @@ def test_first_run_saves_name_and_site(
     assert (on_disk["engineer_name"], on_disk["site_id"]) == ("陈工", zhanjiang)
     assert main_window.site_id == zhanjiang
     assert main_window.engineer_label.text() == "值班工程师：陈工"
+
+
+# --- printing page ----------------------------------------------------------------------------------
+
+
+def test_a_sites_letterhead_logo_and_signature_lines_are_kept_for_its_printouts(
+    qtbot: Any, settings_dialog: SettingsDialog, ui_ctx: AppContext, main_window: Any
+) -> None:
+    from app.reports.letterhead import letterhead_for
+    from tests.helpers.kb_files import png
+
+    page = settings_dialog.printing_page
+    settings_dialog.show_page(page)
+    assert page.text_edit.placeholderText() == "常州市财政局 运维服务"  # the default, until typed
+    replace_text(qtbot, page.text_edit, "常州市财政局 财政信息化运维服务")
+    replace_text(qtbot, page.signatures_edit, "经办人、 复核人，日期")
+    page.set_logo(b"not a picture")
+    assert page.logo_error.text() == "徽标必须是 PNG 或 JPEG 图片。"
+    page.set_logo(png())
+    assert page.logo_error.text() == "" and page.remove_logo_button.isEnabled()
+    pick(qtbot, page.site_combo, "湛江市财政局")  # another site: its own, untouched values
+    assert page.text_edit.text() == "" and page.signatures_edit.text() == ""
+    replace_text(qtbot, page.signatures_edit, "、".join(f"签字{n}" for n in range(7)))
+    settings_dialog.accept()
+    assert page.signatures_error.text() == "签字栏最多 6 项。"  # told, nothing saved yet
+    assert settings_dialog.isVisible()
+    replace_text(qtbot, page.signatures_edit, "")
+    settings_dialog.accept()
+    assert not settings_dialog.isVisible()
+
+    changzhou = letterhead_for(ui_ctx, site_id(ui_ctx, "常州市财政局"))
+    assert changzhou.text == "常州市财政局 财政信息化运维服务"
+    assert changzhou.signatures == ("经办人", "复核人", "日期")
+    assert changzhou.logo == png()
+    zhanjiang = letterhead_for(ui_ctx, site_id(ui_ctx, "湛江市财政局"))
+    assert (zhanjiang.text, zhanjiang.signatures, zhanjiang.logo) == ("湛江市财政局 运维服务", (), None)
+    assert saved_settings(ui_ctx)["letterheads"][site_id(ui_ctx, "常州市财政局")]["signatures"] == [
+        "经办人",
+        "复核人",
+        "日期",
+    ]

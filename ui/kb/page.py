@@ -415,9 +415,9 @@ class KnowledgePage(QWidget):
     def _save_pdf(self) -> None:
         if self._current is None or self.view.data is None:
             return
-        from ui.kb.printing import save_article_pdf
+        from ui.kb.printing import print_article
 
-        save_article_pdf(self.mw, self.view.data)
+        print_article(self.mw, self.view.data)
 
     def _import(self, kind: str) -> None:
         from ui.kb.transfer import choose_import_source, import_articles

@@ -35,6 +35,7 @@ from app.sync.config import ServerConfig
 from ui import dialogs
 from ui.changes import OpChanges
 from ui.settings.calendar_page import CalendarPage
+from ui.settings.printing_page import PrintingPage
 from ui.settings.reference_editor import ReferenceEditor
 from ui.settings.sla_page import PolicyPage
 from ui.sync.settings_page import ServerPage
@@ -191,6 +192,7 @@ def _clamp(value: int, name: str, bounds: tuple[int, int]) -> int:
 
 
 SAVED_KEYS = (
+    "letterheads",
     "engineer_name",
     "site_id",
     "language",
@@ -247,12 +249,14 @@ class SettingsDialog(QDialog):
         self.server_page = ServerPage(mw, self)
         self.policy_page = PolicyPage(mw, self)
         self.calendar_page = CalendarPage(mw, self)
+        self.printing_page = PrintingPage(mw, self)
         self.pages: list[tuple[str, QWidget]] = [
             (_("General"), self.general_page),
             (_("Reference data"), self.reference_page),
             (_("Shared server"), self.server_page),
             (_("Service levels"), self.policy_page),
             (_("Working-day calendar"), self.calendar_page),
+            (_("Printing"), self.printing_page),
         ]
         self.page_list = QListWidget(self)
         self.page_list.setObjectName("settingsPages")
