@@ -11,6 +11,8 @@
     hotline kb export -o PATH [--format md|xlsx] [--site S] [--status STATUS …]   export articles
     hotline kb reindex                                               rebuild the knowledge-base search index
     hotline sync [--server URL]                                      sync with the shared server now
+    hotline report ledger|summary|faults|call ID|ticket NUMBER -o FILE.pdf|.xlsx|.csv
+                   [--month YYYY-MM | --year YYYY | --from DATE --to DATE] [--site S]
     hotline server init|upgrade|status|mark-restored --server URL    administer the shared server
     hotline server add-user NAME --server URL --password-stdin       a login for a desktop
                                     [--supervisor]                   … that may change contract rules
@@ -108,6 +110,18 @@ def _count(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _month(text: str) -> tuple[int, int]:
+    parts = text.replace("/", "-").replace(".", "-").split("-")
+    try:
+        year, month = int(parts[0]), int(parts[1])
+        dt.date(year, month, 1)
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(
+            _("expected a month as YYYY-MM, got “{value}”").format(value=text)
+        ) from None
+    return year, month
 
 
 def _day(text: str) -> dt.date:
@@ -417,6 +431,36 @@ def _kb_parser(commands: Any) -> None:
     )
     _common_options(reindex, top_level=False)
     reindex.set_defaults(handler=_cmd_kb_reindex)
+
+    report = commands.add_parser(
+        "report",
+        help=_("print a document to a PDF (or its figures to .xlsx / .csv)"),
+        description=_(
+            "Write one of the documents the window prints, as an A4 PDF with the site's letterhead, for "
+            "scheduled month-end reports: the call ledger, the service report (a month, a year or any "
+            "period), the fault analysis, one call's record sheet or one ticket's sheet. An output "
+            "ending in .xlsx or .csv gets the document's figures instead."
+        ),
+    )
+    _common_options(report, top_level=False)
+    report.add_argument(
+        "kind",
+        choices=["ledger", "summary", "faults", "call", "ticket"],
+        metavar="ledger|summary|faults|call|ticket",
+        help=_("the document"),
+    )
+    report.add_argument(
+        "record", nargs="?", metavar="ID", help=_("for call and ticket: the call's id or the ticket's number")
+    )
+    report.add_argument("--from", dest="date_from", type=_day, metavar="DATE", help=_("first day (included)"))
+    report.add_argument("--to", dest="date_to", type=_day, metavar="DATE", help=_("last day (included)"))
+    report.add_argument(
+        "--month", type=_month, metavar="YYYY-MM", help=_("a calendar month (instead of --from/--to)")
+    )
+    report.add_argument("--year", type=_count(2000), metavar="YYYY", help=_("a calendar year"))
+    report.add_argument("--site", metavar="CODE_OR_NAME", help=_("the site (default: this desktop's site)"))
+    report.add_argument("-o", "--output", required=True, metavar="FILE", help=_("FILE.pdf, .xlsx or .csv"))
+    report.set_defaults(handler=_cmd_report)
 
 
 def _early_language(argv: Sequence[str]) -> None:
@@ -867,6 +911,84 @@ def _cmd_kb_reindex(args: argparse.Namespace, run: _Run) -> int:
     _out(
         _("The knowledge-base search index was rebuilt: {count} articles and tickets.").format(count=indexed)
     )
+    return EXIT_OK
+
+
+def _report_period(args: argparse.Namespace) -> tuple[dt.date | None, dt.date | None]:
+    from app.reports import documents
+
+    given = [bool(args.month), bool(args.year), bool(args.date_from or args.date_to)]
+    if sum(given) > 1:
+        raise UserFacingError(_("Give the period one way: --month, --year, or --from and --to."))
+    if args.month:
+        return documents.month_period(*args.month)
+    if args.year:
+        return documents.year_period(args.year)
+    if args.kind in ("ledger", "summary", "faults") and not (args.date_from and args.date_to):
+        raise UserFacingError(_("Give the period: --month YYYY-MM, --year YYYY, or --from and --to."))
+    return args.date_from, args.date_to
+
+
+def _report_record(ctx: AppContext, kind: str, record: str | None) -> str:
+    if kind not in ("call", "ticket"):
+        if record:
+            raise UserFacingError(_("Only call and ticket take an ID."))
+        return ""
+    if not record:
+        raise UserFacingError(_("Give the call's id or the ticket's number."))
+    if kind == "ticket":
+        from sqlalchemy import select
+
+        from app.storage.models import Ticket
+
+        with ctx.db.session() as session:
+            found = session.scalar(select(Ticket.id).where(Ticket.number == record.strip().upper()))
+        return str(found) if found else record.strip()
+    return record.strip()
+
+
+def _cmd_report(args: argparse.Namespace, run: _Run) -> int:
+    from app.reports import documents
+    from app.reports.tables import write_csv, write_xlsx
+
+    output = Path(args.output)
+    suffix = output.suffix.lower()
+    if suffix not in (".pdf", ".xlsx", ".csv"):
+        raise UserFacingError(_("The output must end in .pdf, .xlsx or .csv."))
+    date_from, date_to = _report_period(args)
+    ctx = run.open()
+    request = documents.ReportRequest(
+        documents.ReportKind(args.kind),
+        site_id=_site_id(ctx, args.site) if args.site else ctx.current_site_id(),
+        date_from=date_from,
+        date_to=date_to,
+        record_id=_report_record(ctx, args.kind, args.record),
+    )
+    shown = -1
+
+    def progress(done: int, total: int) -> None:
+        nonlocal shown
+        percent = done * 100 // total if total else 0
+        if percent >= shown + 10:
+            shown = percent
+            _err(_("{percent}% …").format(percent=percent))
+
+    built = documents.build_report(ctx, request, _now(), progress)
+    if suffix == ".pdf":
+        try:
+            output.write_bytes(built.pdf)
+        except OSError as exc:
+            raise UserFacingError(
+                _("{path} could not be written: {error}").format(path=output, error=exc.strerror or exc)
+            ) from exc
+        _out(
+            _("Wrote {title} to {path}: {pages} pages.").format(
+                title=built.title, path=output, pages=built.pages
+            )
+        )
+    else:
+        (write_xlsx if suffix == ".xlsx" else write_csv)(built.sheets, output)
+        _out(_("Wrote the figures of {title} to {path}.").format(title=built.title, path=output))
     return EXIT_OK
 
 

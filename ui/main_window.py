@@ -54,7 +54,7 @@ PAGES: tuple[tuple[str, str, bool], ...] = (
     ("directory", N_("Directory"), True),
     ("tickets", N_("Tickets"), True),
     ("kb", N_("Knowledge base"), True),
-    ("reports", N_("Reports"), False),
+    ("reports", N_("Reports"), True),
 )
 
 
@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.tickets_board = TicketBoard(self, self.ticker)
         self._tickets_page: Any = None  # built on first visit
         self._kb_page: Any = None  # built on first visit
+        self._reports_page: Any = None  # built on first visit
         self._tray: Any = None
         self._ticket_windows: list[Any] = []
         self._build_toolbar()
@@ -162,6 +163,17 @@ class MainWindow(QMainWindow):
             self._put_page("kb", page)
             self._kb_page = page
         return self._kb_page
+
+    @property
+    def reports_page(self) -> Any:
+        """The reports, built (and put in its place in the stack) on first use."""
+        if self._reports_page is None:
+            from ui.reports.page import ReportsPage
+
+            page = ReportsPage(self)
+            self._put_page("reports", page)
+            self._reports_page = page
+        return self._reports_page
 
     def new_article(self, call_id: str | None = None, ticket_id: str | None = None) -> None:
         """A new article, prefilled from a call or a ticket and linked to it when one is given."""
@@ -340,6 +352,8 @@ class MainWindow(QMainWindow):
             self.tickets_page  # noqa: B018 - builds it on first visit
         if row == self._page_index("kb"):
             self.kb_page  # noqa: B018 - builds it on first visit
+        if row == self._page_index("reports"):
+            self.reports_page  # noqa: B018 - builds it on first visit
         self.stack.setCurrentIndex(row)
 
     def _build_status_bar(self) -> None:

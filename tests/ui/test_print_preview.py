@@ -52,6 +52,9 @@ def test_the_preview_shows_the_real_pages(qtbot: Any, preview: PrintPreview) -> 
     preview.zoom_combo.setCurrentIndex(preview.zoom_combo.findData(1.5))
     qtbot.waitUntil(lambda: preview.views[0].pixmap() is not None and not preview.views[0].pixmap().isNull())
     assert preview.views[0].width() == round(595.27 * 96 / 72 * 1.5)  # A4, at the zoom
+    preview.zoom_combo.setCurrentIndex(preview.zoom_combo.findText("适合宽度"))
+    preview.resize(700, 800)
+    qtbot.waitUntil(lambda: preview.views[0].width() < preview.page_area.viewport().width())
 
 
 def test_printing_a_page_range_goes_through_qprinter(

@@ -246,6 +246,10 @@ class CallDetailDialog(QDialog):
             _("A new knowledge-base article from this call's question and answer, linked to the call")
         )
         self.article_button.clicked.connect(self.write_article)
+        self.print_button = QPushButton(_("&Print…"), self)
+        self.print_button.setObjectName("printCallButton")
+        self.print_button.setToolTip(_("The call record sheet (来电记录单) in the print preview"))
+        self.print_button.clicked.connect(self.print_sheet)
         self.save_button = QPushButton(_("&Save"), self)
         self.save_button.setObjectName("saveButton")
         self.save_button.setToolTip(_("Save the changes as a new version (Ctrl+S)"))
@@ -255,6 +259,7 @@ class CallDetailDialog(QDialog):
         for button in (
             self.ticket_button,
             self.article_button,
+            self.print_button,
             self.edit_button,
             self.close_button,
             self.save_button,
@@ -265,6 +270,7 @@ class CallDetailDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addWidget(self.ticket_button)
         buttons.addWidget(self.article_button)
+        buttons.addWidget(self.print_button)
         buttons.addStretch(1)
         for button in (self.edit_button, self.cancel_edit_button, self.save_button, self.close_button):
             buttons.addWidget(button)
@@ -770,6 +776,7 @@ class CallDetailDialog(QDialog):
         self.close_button.setVisible(not editing)
         self.ticket_button.setVisible(not editing)
         self.article_button.setVisible(not editing)
+        self.print_button.setVisible(not editing)
         self.save_button.setVisible(editing)
         self.cancel_edit_button.setVisible(editing)
         self.save_button.setDefault(editing)
@@ -783,6 +790,13 @@ class CallDetailDialog(QDialog):
         """A new article from this call (写入知识库): the editor, prefilled, linked to the call on save."""
         if self.exists and not self.editing:
             self.mw.new_article(call_id=self.call_id)
+
+    def print_sheet(self) -> None:
+        from app.reports.documents import ReportKind, ReportRequest
+        from ui.reports.page import show_report
+
+        if self.exists and not self.editing:
+            show_report(self.mw, ReportRequest(ReportKind.CALL, record_id=self.call_id), self)
 
     def _open_article(self, article_id: str) -> None:
         self.mw.open_article(article_id)

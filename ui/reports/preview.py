@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QImage, QKeySequence, QPainter, QPixmap, QShortcut
+from PySide6.QtGui import QImage, QKeySequence, QPainter, QPixmap, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QComboBox,
@@ -43,7 +43,8 @@ PREVIEW_DPI = 96
 MAX_PRINT_DPI = 300
 KEPT_PAGES = 12  # rendered pages kept in memory around the visible ones
 PAGE_GAP = 14
-ZOOMS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+FIT_WIDTH = 0.0  # the zoom choice that follows the window's width
+ZOOMS = (FIT_WIDTH, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 
 def _pdfium() -> Any:
@@ -148,8 +149,8 @@ class PrintPreview(QDialog):
             button.setVisible(bool(self.sheets))
         self.zoom_combo = QComboBox(self)
         for zoom in ZOOMS:
-            self.zoom_combo.addItem(f"{round(zoom * 100)}%", zoom)
-        self.zoom_combo.setCurrentIndex(ZOOMS.index(1.0))
+            self.zoom_combo.addItem(_("Fit width") if zoom == FIT_WIDTH else f"{round(zoom * 100)}%", zoom)
+        self.zoom_combo.setCurrentIndex(ZOOMS.index(FIT_WIDTH))
         self.zoom_combo.currentIndexChanged.connect(self._zoom_changed)
         self.pages_label = QLabel(_("{count} pages").format(count=len(self.sizes)), self)
         self.close_button = QPushButton(_("Close"), self)
@@ -206,8 +207,35 @@ class PrintPreview(QDialog):
         self._render_timer.start()
 
     def _zoom_changed(self, _index: int) -> None:
-        self.zoom = float(self.zoom_combo.currentData())
+        self.zoom = self._chosen_zoom()
         self._lay_out_pages()
+
+    def _chosen_zoom(self) -> float:
+        chosen = float(self.zoom_combo.currentData())
+        if chosen != FIT_WIDTH:
+            return chosen
+        widest = max((width for width, _height in self.sizes), default=595.0) * PREVIEW_DPI / 72
+        room = (
+            self.page_area.viewport().width()
+            - 2 * PAGE_GAP
+            - self.page_area.verticalScrollBar().sizeHint().width()
+        )
+        return max(0.25, min(room / widest, 3.0))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self, self._refit)  # once the layout has given the page area its size
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self, self._refit)
+
+    def _refit(self) -> None:
+        if float(self.zoom_combo.currentData()) == FIT_WIDTH:
+            zoom = self._chosen_zoom()
+            if abs(zoom - self.zoom) > 0.01:
+                self.zoom = zoom
+                self._lay_out_pages()
 
     # --- rendering as pages come into view -----------------------------------------------------------
 

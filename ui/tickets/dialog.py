@@ -431,12 +431,17 @@ class TicketDialog(QDialog):
             _("A new knowledge-base article from this ticket's description and notes, linked to it")
         )
         self.article_button.clicked.connect(self.write_article)
-        for button in (self.save_button, self.close_button, self.article_button):
+        self.print_button = QPushButton(_("&Print…"), self)
+        self.print_button.setObjectName("printTicketButton")
+        self.print_button.setToolTip(_("The ticket sheet (工单处理单) in the print preview"))
+        self.print_button.clicked.connect(self.print_sheet)
+        for button in (self.save_button, self.close_button, self.article_button, self.print_button):
             button.setAutoDefault(False)
         bottom = QHBoxLayout()
         bottom.addWidget(self.legend)
         bottom.addStretch(1)
         bottom.addWidget(self.article_button)
+        bottom.addWidget(self.print_button)
         bottom.addWidget(self.save_button)
         bottom.addWidget(self.close_button)
 
@@ -486,6 +491,7 @@ class TicketDialog(QDialog):
         self.save_button.setText(_("Create ticket") if new else _("Save changes"))
         self.close_button.setText(_("Cancel") if new else _("Close"))
         self.article_button.setVisible(not new)
+        self.print_button.setVisible(not new)
         if new:
             self.number_label.setText(_("New ticket"))
             self.setWindowTitle(_("New ticket"))
@@ -753,6 +759,13 @@ class TicketDialog(QDialog):
             self.mw.open_call(target)
         elif kind == "kb" and target:
             self.mw.open_article(target)
+
+    def print_sheet(self) -> None:
+        from app.reports.documents import ReportKind, ReportRequest
+        from ui.reports.page import show_report
+
+        if self.ticket_id is not None and not self._closed:
+            show_report(self.mw, ReportRequest(ReportKind.TICKET, record_id=self.ticket_id), self)
 
     def write_article(self) -> None:
         """A new article from this ticket (写入知识库): the editor, prefilled, linked to it on save."""
