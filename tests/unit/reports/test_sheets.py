@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +30,7 @@ from app.reports.ticket_sheet import TicketSheet, render_ticket_sheet, ticket_sh
 from app.services import callbacks, kb, tickets
 from app.storage.models import Call, Ticket
 from tests.helpers.factories import BASE_TIME, CST, Record, Refs
+from tests.helpers.pdf_pixels import first_page_ink
 
 LETTERHEAD = Letterhead("常州市财政局 运维服务")
 PRINTED = "2026-03-02 12:00"
@@ -414,36 +412,13 @@ def test_the_signatures_never_stand_alone_on_the_last_page(room_left: float) -> 
 # --- pixels ---------------------------------------------------------------------------------------
 
 
-def _dark_share(pgm: bytes) -> float:
-    """The share of pixels darker than near-white in a binary PGM (P5) image."""
-    parts = pgm.split(maxsplit=4)
-    assert parts[0] == b"P5"
-    width, height = int(parts[1]), int(parts[2])
-    pixels = parts[4][: width * height]
-    return sum(1 for value in pixels if value < 200) / (width * height)
-
-
-def _first_page_ink(pdf: Path, tmp_path: Path) -> float:
-    pdftoppm = shutil.which("pdftoppm")
-    if pdftoppm is None:
-        message = "pdftoppm (poppler-utils) is needed to render the PDF"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (CI is set, so this fails instead of skipping)", pytrace=False)
-        pytest.skip(message)
-    prefix = tmp_path / pdf.stem
-    command = [pdftoppm, "-gray", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(prefix)]
-    subprocess.run(command, check=True)
-    (image,) = tmp_path.glob(f"{pdf.stem}*.pgm")
-    return _dark_share(image.read_bytes())
-
-
 def test_both_forms_are_not_blank_when_rendered(ctx: AppContext, record: Record, tmp_path: Path) -> None:
     ticket, call = _worked_ticket(ctx, record)
     call_pdf, ticket_pdf = tmp_path / "call.pdf", tmp_path / "ticket.pdf"
     render_call_sheet(_call_sheet(ctx, call.id), call_pdf, LETTERHEAD, PRINTED)
     render_ticket_sheet(_ticket_sheet(ctx, ticket.id, at(12, 0)), ticket_pdf, LETTERHEAD, PRINTED)
     for pdf in (call_pdf, ticket_pdf):
-        share = _first_page_ink(pdf, tmp_path)
+        share = first_page_ink(pdf, tmp_path)
         assert 0.005 < share < 0.5, pdf.name  # ink on the page, not a black page
 
 
