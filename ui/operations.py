@@ -175,6 +175,10 @@ class Op(Generic[T]):
         """The parent widget was deleted while the work ran (a closed window's panel)."""
         return self._parent is not None and not shiboken6.isValid(self._parent)
 
+    def _taskman_gone(self) -> bool:
+        """The whole window was deleted (its task manager with it) before the queued result arrived."""
+        return not shiboken6.isValid(self._taskman)
+
     def run(self) -> OpContext:
         relay = _Relay()
         dialog: QProgressDialog | None = None
@@ -198,15 +202,20 @@ class Op(Generic[T]):
 
             relay.progressed.connect(on_progress)
 
-        def finish() -> None:
-            if dialog is not None:
+        def finish() -> bool:
+            """Close the progress dialog; False when the window that started the work is gone."""
+            if dialog is not None and shiboken6.isValid(dialog):
                 dialog.reset()
                 dialog.hide()
                 dialog.deleteLater()
+            if self._taskman_gone():
+                return False
             self._taskman.done(relay)
+            return True
 
         def on_finished(result: Any) -> None:
-            finish()
+            if not finish():  # saved work is on disk; the other windows refresh from it when shown
+                return
             if self._parent_gone():  # its window was closed meanwhile: nobody to show the result to
                 if self._changes.any():
                     self._taskman.operation_did_execute.emit(self._changes)
@@ -220,10 +229,10 @@ class Op(Generic[T]):
                 self._taskman.operation_did_execute.emit(self._changes)
 
         def on_failed(error: BaseException) -> None:
-            finish()
+            window_alive = finish()
             if isinstance(error, Cancelled):
                 return
-            if self._parent_gone():
+            if not window_alive or self._parent_gone():
                 if not isinstance(error, UserFacingError):
                     report_bug(type(error), error, error.__traceback__)
                 return
