@@ -12,9 +12,9 @@ bottom. The total is known only after the last page, so ``_NumberedCanvas`` keep
 and draws the furniture on all of them when the document is saved.
 
 Margins follow the Chinese official-document page (GB/T 9704: a 156 mm wide type area on A4, wider
-margin on the binding side). Text wraps the Chinese way (``wordWrap="CJK"``: a line may break between
-any two hanzi, never before closing punctuation), and Latin words and long codes stay whole where they
-fit.
+margin on the binding side). Text wraps the Chinese way (``wordWrap="CJK"``, with the line-break
+rules of ``linebreak``: a line may break between any two hanzi, but never starts with "，" or "”" and
+never ends with "“" or "（"), and Latin words and long codes stay whole where they fit.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import IO, Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -46,9 +46,11 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+from reportlab.platypus.paragraph import ParaLines, _handleBulletWidth, cjkU, makeCJKParaLine
 
 from app.i18n import _
 from app.reports.fonts import is_synthetic_bold, printable, report_fonts
+from app.reports.linebreak import break_lines
 
 PdfTarget = str | os.PathLike[str] | IO[bytes]
 
@@ -190,7 +192,55 @@ class _EmboldeningText(PDFTextObject):  # type: ignore[misc]  # reportlab has no
 
 
 class CJKParagraph(Paragraph):  # type: ignore[misc]  # reportlab has no type hints
-    """A paragraph that draws the synthetic bold face bold; use it for every paragraph of a report."""
+    """A paragraph that breaks lines by the Chinese rules and draws the synthetic bold face bold; use it
+    for every paragraph of a report."""
+
+    def breakLinesCJK(self, maxWidths: Any) -> Any:  # reportlab's hook (style.wordWrap == "CJK")
+        max_widths = list(maxWidths) if isinstance(maxWidths, (list, tuple)) else [maxWidths]
+        frags = self.frags
+        if (
+            not frags
+            or self.style.endDots
+            or (getattr(self, "_splitpara", 0) and hasattr(self, "blPara"))  # the rest of a split one
+            or any(getattr(getattr(f, "cbDefn", None), "width", 0) for f in frags)  # inline images
+            or not all(hasattr(f, "text") for f in frags)  # the lines of a split paragraph, already broken
+        ):
+            return super().breakLinesCJK(maxWidths)
+        self.height = 0
+        _handleBulletWidth(self.bulletText, self.style, max_widths)
+        # one glyph per character, and an empty one for a run without text (a <br/>), as reportlab does
+        glyphs = [
+            glyph
+            for f in frags
+            for glyph in ([cjkU(c, f, "utf8") for c in f.text] if f.text else [cjkU("", f, "utf8")])
+        ]
+        forced = frozenset(i for i, g in enumerate(glyphs) if hasattr(g.frag, "lineBreak"))
+        lines = break_lines(glyphs, [g.width for g in glyphs], max_widths, forced)
+
+        def width_of(n: int) -> float:
+            return float(max_widths[min(n, len(max_widths) - 1)])
+
+        if len(frags) == 1 and not forced:  # one run of text: reportlab's plain line list
+            f = frags[0]
+            plain = [
+                (width_of(n) - ln.width, [f.text[ln.start : ln.end].strip()]) for n, ln in enumerate(lines)
+            ]
+            return f.clone(kind=0, lines=plain, ascent=f.fontSize, descent=-0.2 * f.fontSize)
+        calc_bounds = getattr(self, "autoLeading", getattr(self.style, "autoLeading", "")) not in ("", "off")
+        return ParaLines(
+            kind=1,
+            lines=[
+                makeCJKParaLine(
+                    glyphs[line.start : line.end],
+                    width_of(n),
+                    line.width,
+                    width_of(n) - line.width,
+                    line.forced,
+                    calc_bounds,
+                )
+                for n, line in enumerate(lines)
+            ],
+        )
 
     def beginText(self, x: float, y: float) -> _EmboldeningText:  # reportlab's hook
         canvas = self.canv
@@ -306,27 +356,52 @@ class PageFurniture:
 
 
 def signature_block(labels: tuple[str, ...], width: float) -> Flowable:
-    """The lines a form ends with, "经办人：________" side by side (two or three a row), to be signed
-    by hand; kept together on one page."""
+    """The lines a form ends with, "经办人：________" side by side (two or three a row), each label with a
+    ruled line to sign on; a label naming a date ("日期", "Date") gets "年  月  日" on its line. Kept
+    together on one page."""
     styles = report_styles()
     per_row = 3 if len(labels) % 3 == 0 or len(labels) > 4 else 2
+    slot = width / per_row
+    gap = 6 * mm  # between one signature's line and the next label
+    font, size = styles.body_flush.fontName, styles.body_flush.fontSize
+    # every label column as wide as the widest label, so the lines of all rows start in one column
+    label_width = (
+        min(max(stringWidth(label + "：", font, size) for label in labels) + 1, slot / 2) if labels else 0
+    )
+    line_width = min(slot - label_width - gap, 45 * mm)  # a name's length, not the whole landscape slot
+    gap = slot - label_width - line_width
+    # labels set right, against their line; the date's 年 月 日 at the end of its line
+    right = ParagraphStyle("hotline.signature", parent=styles.body_flush, alignment=TA_RIGHT)
     rows: list[list[object]] = []
     for start in range(0, len(labels), per_row):
-        row: list[object] = [
-            CJKParagraph(escape_text(label) + "：", styles.body) for label in labels[start : start + per_row]
-        ]
-        rows.append(row + [""] * (per_row - len(row)))
-    table = Table(rows, colWidths=[width / per_row] * per_row, rowHeights=[14 * mm] * len(rows))
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        row: list[object] = []
+        for label in labels[start : start + per_row]:
+            on_line = _DATE_BLANKS if _is_date_label(label) else ""
+            row += [
+                CJKParagraph(escape_text(label) + "：", right),
+                CJKParagraph(on_line, right) if on_line else "",
+                "",
             ]
-        )
-    )
+        rows.append(row + [""] * (3 * per_row - len(row)))
+    table = Table(rows, colWidths=[label_width, line_width, gap] * per_row, rowHeights=[14 * mm] * len(rows))
+    commands: list[tuple[Any, ...]] = [
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    for r in range(len(rows)):
+        for c in range(len(labels[r * per_row : (r + 1) * per_row])):
+            commands.append(("LINEBELOW", (3 * c + 1, r), (3 * c + 1, r), 0.6, INK))
+    table.setStyle(TableStyle(commands))
     return KeepTogether([Spacer(1, 8 * mm), table])
+
+
+_DATE_BLANKS = "年&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;月&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;日"
+
+
+def _is_date_label(label: str) -> bool:
+    return label.strip().endswith(("日期", "时间")) or label.strip().lower() == "date"
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import ContentStream
 from reportlab.platypus import Spacer
 from sqlalchemy import update
 
@@ -25,7 +26,15 @@ from app.reports.call_sheet import (
     render_call_sheet,
     text_lines,
 )
-from app.reports.layout import CJKParagraph, Letterhead, PageFurniture, frame_size, report_styles
+from app.reports.layout import (
+    CJKParagraph,
+    Letterhead,
+    PageFurniture,
+    build_pdf,
+    frame_size,
+    report_styles,
+    signature_block,
+)
 from app.reports.ticket_sheet import TicketSheet, render_ticket_sheet, ticket_sheet_data
 from app.services import callbacks, kb, tickets
 from app.storage.models import Call, Ticket
@@ -407,6 +416,29 @@ def test_the_signatures_never_stand_alone_on_the_last_page(room_left: float) -> 
         assert asked == [False, True] and pages == 2  # laid out again, the last line kept with them
     else:
         assert asked == [False] and pages == 1  # they fit: laid out once
+
+
+@pytest.mark.parametrize(
+    ("labels", "rows"),
+    [(("值班工程师", "审核人", "日期"), 1), (("制表人", "审核人", "负责人", "签收人", "日期"), 2)],
+)
+def test_each_signature_has_a_ruled_line_and_the_date_its_year_month_day(
+    labels: tuple[str, ...], rows: int
+) -> None:
+    out = io.BytesIO()
+    build_pdf(out, [signature_block(labels, frame_size()[0])], PageFurniture("常州市财政局", PRINTED))
+    page = PdfReader(io.BytesIO(out.getvalue())).pages[0]
+    text = "".join((page.extract_text() or "").split())
+    for label in labels[:-1]:
+        assert f"{label}：" in text
+    assert "日期：年月日" in text
+    # strokes on the page: the rule under the letterhead, then one line to sign on per label
+    operations = ContentStream(page.get_contents(), page.pdf).operations
+    strokes = [op for _operands, op in operations if op == b"l"]
+    assert len(strokes) == 1 + len(labels)
+    # lines of one row at one height, the rows apart
+    heights = {round(float(operands[1])) for operands, op in operations if op == b"l"}
+    assert len(heights) == 1 + rows
 
 
 # --- pixels ---------------------------------------------------------------------------------------
