@@ -63,4 +63,12 @@ def open_context(data_dir: str | None = None) -> AppContext:
     with UnitOfWork(db) as uow:
         if seed_reference_data(uow):
             log.info("reference data seeded")
-    return AppContext(paths, settings, db, DraftStore(paths.drafts))
+    ctx = AppContext(paths, settings, db, DraftStore(paths.drafts))
+    if settings["letterheads"]:  # an earlier version's per-desktop letterheads (imports the printouts)
+        from app.reports.letterhead import adopt_local_settings
+
+        try:
+            adopt_local_settings(ctx)
+        except Exception:  # a full disk, say: tried again at the next start; nothing is removed before
+            log.warning("the letterheads of this desktop's settings were not moved yet", exc_info=True)
+    return ctx

@@ -34,7 +34,8 @@ OPTIONS: dict[str, Any] = {
     "server_user": "",
     "server_sslmode": "prefer",
     "sync_interval_s": 60,
-    # printouts: site id -> {"text": letterhead, "signatures": [labels]} (app.reports.letterhead)
+    # printouts, as earlier versions kept them on one desktop: site id -> {"text", "signatures"};
+    # moved into the synced site_letterheads at start (app.reports.letterhead.adopt_local_settings)
     "letterheads": {},
 }
 

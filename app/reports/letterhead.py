@@ -1,31 +1,46 @@
 """Each site's letterhead for printouts (``app.reports.layout.Letterhead``), set in Settings → 打印.
 
-The text and the signature labels are local settings of this desktop (``letterheads``: site id →
-``{"text": ..., "signatures": [...]}``); the logo is a file of its own in the data folder
-(``letterheads/<site id>.logo``), written atomically. A site without settings prints its name and
-"运维服务", with each document's own signature labels.
+The heading line, the signature labels and the logo of a site are one synced row
+(``app.storage.models.SiteLetterhead``, id derived from the site), so every desktop prints the same
+heading; like the service-level rules, only a supervisor changes it once a shared server says who is
+one. A site without a row prints its name and "运维服务", with each document's own signature labels.
+
+Earlier versions kept letterheads as settings of one desktop (``letterheads`` in settings.json and a
+logo file in ``letterheads/``); ``adopt_local_settings`` moves those into the rows once, where the site
+has none yet, so nothing typed there is lost.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import io
-import os
+import json
+import logging
 import re
-import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.context import AppContext
 from app.errors import UserFacingError
 from app.i18n import _
 from app.reports.layout import Letterhead
 from app.services.reference import list_sites
+from app.storage.models import SiteLetterhead
+from app.storage.uow import UnitOfWork
+
+log = logging.getLogger("hotline.reports")
 
 MAX_LOGO_BYTES = 1_000_000
 MAX_TEXT = 80
 MAX_SIGNATURES = 6
 _SEPARATORS = re.compile(r"[,，、;；\n]+")
+_NAMESPACE = uuid.UUID("5b0f3c1e-7d2a-4e8b-9a61-3c4d2e1f0a7b")
 
 
 @dataclass(frozen=True)
@@ -37,9 +52,9 @@ class LetterheadSettings:
     logo: bytes | None = None
 
 
-def _logo_path(ctx: AppContext, site_id: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", site_id)
-    return ctx.paths.root / "letterheads" / f"{safe}.logo"
+def letterhead_id(site_id: str) -> str:
+    """The id of a site's letterhead row: the same on every desktop."""
+    return str(uuid.uuid5(_NAMESPACE, f"site_letterhead/{site_id}"))
 
 
 def split_signatures(text: str) -> tuple[str, ...]:
@@ -51,29 +66,62 @@ def default_text(site_name: str) -> str:
     return _("{site} hotline service").format(site=site_name)
 
 
-def load_settings(ctx: AppContext, site_id: str) -> LetterheadSettings:
-    stored = ctx.settings["letterheads"].get(site_id)
-    stored = stored if isinstance(stored, dict) else {}
-    text = stored.get("text")
-    signatures = stored.get("signatures")
+def not_a_supervisor_message() -> str:
+    return _(
+        "Only a supervisor may change the letterheads, which every desktop prints. This computer's "
+        "login on the shared server is not a supervisor's; the administrator can make it one."
+    )
+
+
+def may_change(session: Session) -> bool:
+    """Whether this desktop may change letterheads (as the shared server last said of its login)."""
+    from app.sync import local
+
+    return local.may_change_service_rules(session)
+
+
+def _from_row(row: SiteLetterhead | None) -> LetterheadSettings:
+    if row is None or row.deleted:
+        return LetterheadSettings()
     try:
-        logo: bytes | None = _logo_path(ctx, site_id).read_bytes()
-    except OSError:
+        signatures = json.loads(row.signatures or "[]")
+    except ValueError:  # a damaged row prints the documents' own labels
+        signatures = []
+    try:
+        logo: bytes | None = base64.b64decode(row.logo, validate=True) if row.logo else None
+    except (binascii.Error, ValueError):
+        logo = None
+    if logo is not None and check_logo(logo):  # a picture that cannot print is left out, not fatal
+        log.warning("the letterhead logo of site %s cannot be printed; printing without it", row.site_id)
         logo = None
     return LetterheadSettings(
-        text=text if isinstance(text, str) else "",
-        signatures=tuple(s for s in signatures if isinstance(s, str)) if isinstance(signatures, list) else (),
+        text=row.text if isinstance(row.text, str) else "",
+        signatures=_labels(signatures),
         logo=logo,
     )
+
+
+def _labels(stored: object) -> tuple[str, ...]:
+    return tuple(x for x in stored if isinstance(x, str)) if isinstance(stored, list) else ()
+
+
+def read_settings(session: Session, site_id: str) -> LetterheadSettings:
+    return _from_row(session.get(SiteLetterhead, letterhead_id(site_id)))
+
+
+def load_settings(ctx: AppContext, site_id: str) -> LetterheadSettings:
+    with ctx.db.session() as session:
+        return read_settings(session, site_id)
 
 
 def letterhead_for(ctx: AppContext, site_id: str | None) -> Letterhead:
     """The letterhead a printout of ``site_id`` carries (no site: the first site's name)."""
     with ctx.db.session() as session:
         sites = {site.id: site.name for site in list_sites(session)}
-    if site_id not in sites:
-        site_id = next(iter(sites), "")
-    chosen = load_settings(ctx, site_id) if site_id else LetterheadSettings()
+        if site_id not in sites:
+            site_id = next(iter(sites), "")
+        chosen = read_settings(session, site_id) if site_id else None
+    chosen = chosen or LetterheadSettings()
     return Letterhead(
         text=chosen.text or default_text(sites.get(site_id, "")),
         logo=chosen.logo,
@@ -114,28 +162,77 @@ def check_settings(value: LetterheadSettings) -> dict[str, str]:
     return problems
 
 
-def save_settings(ctx: AppContext, site_id: str, value: LetterheadSettings) -> None:
-    """Keep ``value`` for the site (the caller saves ``ctx.settings`` afterwards)."""
-    path = _logo_path(ctx, site_id)
-    try:
-        if value.logo is None:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".logo-")
+def save_settings(uow: UnitOfWork, site_id: str, value: LetterheadSettings) -> None:
+    """Keep ``value`` for the site (the caller commits). Refused for a login that is not a supervisor's."""
+    if not may_change(uow.session):
+        raise UserFacingError(not_a_supervisor_message())
+    _write(uow.session, site_id, value)
+
+
+def _write(session: Session, site_id: str, value: LetterheadSettings) -> None:
+    fields = {
+        "text": value.text.strip(),
+        "signatures": json.dumps(list(value.signatures), ensure_ascii=False),
+        "logo": base64.b64encode(value.logo).decode("ascii") if value.logo else "",
+    }
+    row = session.get(SiteLetterhead, letterhead_id(site_id))
+    if row is None:
+        session.add(SiteLetterhead(id=letterhead_id(site_id), site_id=site_id, **fields))
+        return
+    for name, new in fields.items():  # only what changed: the outbox carries changed fields, merged by field
+        if getattr(row, name) != new:
+            setattr(row, name, new)
+    if row.deleted:
+        row.deleted = False
+
+
+# --- the settings of one desktop, from before letterheads synced -----------------------------------------
+
+
+def _legacy_logo_path(ctx: AppContext, site_id: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", site_id)
+    return ctx.paths.root / "letterheads" / f"{safe}.logo"
+
+
+def adopt_local_settings(ctx: AppContext) -> int:
+    """Move letterheads kept as this desktop's settings into the synced rows, for each site that has no
+    row yet (one made elsewhere wins: it is what the other desktops print). Returns how many moved. The
+    settings and logo files are removed only once the rows are committed."""
+    stored = ctx.settings["letterheads"]
+    if not isinstance(stored, dict) or not stored:
+        return 0
+    moved: list[str] = []
+    with ctx.uow() as uow:
+        known = {site.id for site in list_sites(uow.session)}
+        for site_id, entry in stored.items():
+            if site_id not in known or not isinstance(entry, dict):
+                continue
+            if uow.session.scalar(select(SiteLetterhead.id).where(SiteLetterhead.site_id == site_id)):
+                moved.append(site_id)  # already there: the local copy is stale
+                continue
+            text, signatures = entry.get("text"), entry.get("signatures")
             try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(value.logo)
-                os.replace(temp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
-                raise
-    except OSError as exc:
-        raise UserFacingError(
-            _("The logo could not be saved: {error}").format(error=exc.strerror or exc)
-        ) from exc
-    letterheads = dict(ctx.settings["letterheads"])
-    letterheads[site_id] = {"text": value.text.strip(), "signatures": list(value.signatures)}
-    ctx.settings["letterheads"] = letterheads
+                logo: bytes | None = _legacy_logo_path(ctx, site_id).read_bytes()
+            except OSError:
+                logo = None
+            value = LetterheadSettings(
+                text=text if isinstance(text, str) else "",
+                signatures=tuple(x for x in signatures if isinstance(x, str))
+                if isinstance(signatures, list)
+                else (),
+                logo=logo if logo is not None and not check_logo(logo) else None,
+            )
+            _write(uow.session, site_id, value)
+            moved.append(site_id)
+        uow.commit()
+    remaining = {k: v for k, v in stored.items() if k not in moved}
+    ctx.settings["letterheads"] = remaining
+    ctx.settings.save()
+    for site_id in moved:
+        with contextlib.suppress(OSError):
+            _legacy_logo_path(ctx, site_id).unlink()
+    if moved:
+        log.info(
+            "moved the letterheads of %d site(s) from this desktop's settings into the database", len(moved)
+        )
+    return len(moved)

@@ -74,6 +74,20 @@ class Site(SyncedMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class SiteLetterhead(SyncedMixin, Base):
+    """How a site's printouts are headed and signed (``app.reports.letterhead``), the same on every
+    desktop: the heading line ("" for the site's name and 运维服务), the signature labels (a JSON list;
+    empty for each document's own) and the logo (PNG or JPEG, base64; "" for none). The id is derived
+    from the site, so two desktops editing one site's letterhead edit one row, merged by field."""
+
+    __tablename__ = "site_letterheads"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    text: Mapped[str] = mapped_column(String(200), default="")
+    signatures: Mapped[str] = mapped_column(Text, default="[]")
+    logo: Mapped[str] = mapped_column(Text, default="")
+
+
 class System(SyncedMixin, Base):
     """A software system a site's hotline supports (财政票据管理系统 ...)."""
 
@@ -575,4 +589,5 @@ SYNCED_TABLES: tuple[str, ...] = (
     "kb_links",
     "kb_canned",
     "kb_synonyms",
+    "site_letterheads",
 )

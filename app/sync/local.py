@@ -368,6 +368,13 @@ _TABLE_LABELS: dict[str, str] = {
     "tickets": N_("Ticket"),
     "ticket_events": N_("Ticket history entry"),
     "ticket_calls": N_("Call linked to a ticket"),
+    "kb_articles": N_("Knowledge base article"),
+    "kb_article_versions": N_("Saved version of an article"),
+    "kb_images": N_("Picture in an article"),
+    "kb_links": N_("Article used in a call or ticket"),
+    "kb_canned": N_("Canned answer"),
+    "kb_synonyms": N_("Search synonyms"),
+    "site_letterheads": N_("Letterhead of a site"),
 }
 
 _OP_LABELS: dict[str, str] = {
@@ -424,6 +431,9 @@ _TABLE_FIELD_LABELS: dict[tuple[str, str], str] = {
     ("tickets", "title"): N_("Subject"),
     ("calendar_days", "name"): N_("Holiday name"),
     ("sla_policies", "name"): N_("Policy name"),
+    ("site_letterheads", "text"): N_("Letterhead"),
+    ("site_letterheads", "signatures"): N_("Signature lines"),
+    ("site_letterheads", "logo"): N_("Logo"),
 }
 
 
@@ -445,8 +455,10 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^malformed (clock stamp|row id) .*$|^fields must be an object$|^unknown operation .*$"
                 r"|^the id field differs from the row id$"),
      N_("The change was malformed.")),
-    (re.compile(r"^only a supervisor may change service-level policies and the working-day calendar$"),
-     N_("Only a supervisor may change the service-level rules and the working-day calendar.")),
+    (re.compile(r"^only a supervisor may change service-level policies"
+                r"( and the working-day calendar|, the working-day calendar and the letterheads)$"),
+     N_("Only a supervisor may change the service-level rules, the working-day calendar and the "
+        "letterheads.")),
 )  # fmt: skip
 
 
@@ -561,7 +573,7 @@ class ConflictView:
     detected_at: dt.datetime
 
 
-def _shown(value_json: str) -> str:
+def _shown(value_json: str, table: str = "", field: str = "") -> str:
     try:
         value = json.loads(value_json)
     except ValueError:
@@ -570,6 +582,17 @@ def _shown(value_json: str) -> str:
         return ""
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if (table, field) == ("site_letterheads", "logo") and isinstance(value, str):  # base64, not for reading
+        if not value:
+            return _("(no logo)")
+        return _("a picture of {size} KB").format(size=max(1, round(len(value) * 3 / 4 / 1024)))
+    if (table, field) == ("site_letterheads", "signatures") and isinstance(value, str):  # a JSON list
+        try:
+            labels = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(labels, list):
+            return "、".join(str(label) for label in labels) or _("(each document's own)")
     return str(value)
 
 
@@ -584,7 +607,7 @@ def _row_label(session: Session, table: str, row_id: str) -> str:
     )
     name = ""
     if row is not None:
-        for attr in ("name", "caller_name", "question"):
+        for attr in ("name", "caller_name", "question", "title", "text"):
             value = getattr(row, attr, None)
             if value:
                 name = str(value)[:40]
@@ -611,8 +634,8 @@ def open_conflicts(session: Session) -> list[ConflictView]:
             field=row.field,
             row_label=_row_label(session, row.table_name, row.row_id),
             field_label=field_label(row.field, row.table_name),
-            kept_value=_shown(row.kept_value),
-            lost_value=_shown(row.lost_value),
+            kept_value=_shown(row.kept_value, row.table_name, row.field),
+            lost_value=_shown(row.lost_value, row.table_name, row.field),
             lost_origin=row.lost_origin,
             detected_at=row.detected_at or _now(),
         )

@@ -15,7 +15,7 @@ PROTOCOL_VERSION = 1
 
 SERVER_SCHEMA = "hotline"
 # The server schema revision this app needs at least (Alembic, app/sync/server_migrations).
-SERVER_SCHEMA_HEAD = "s0004"
+SERVER_SCHEMA_HEAD = "s0005"
 
 # The group role desktops log in under (a member of it): may run the sync functions, nothing else.
 APP_ROLE = "hotline_app"
@@ -52,6 +52,7 @@ TABLES: dict[str, Kind] = {
     "kb_links": Kind.FACT,
     "kb_canned": Kind.DOCUMENT,
     "kb_synonyms": Kind.DOCUMENT,
+    "site_letterheads": Kind.DOCUMENT,  # set by a supervisor, merged by field
 }
 
 

@@ -448,7 +448,7 @@ def test_only_a_supervisor_login_may_change_policies_and_the_calendar(
         with engineer.db.session() as session:
             [parked] = local.parked_ops(session)
             assert parked.table_name == "calendar_days"
-            assert parked.reason == "只有主管可以修改服务时限规则和工作日历。"
+            assert parked.reason == "只有主管可以修改服务时限规则、工作日历和打印抬头。"
             assert local.may_change_service_rules(session) is False
         with engineer.uow() as uow, pytest.raises(UserFacingError, match="只有主管可以修改"):
             sla_config.set_calendar_day(uow, saturday, OverrideKind.HOLIDAY, "厂庆日", at(9, 5))

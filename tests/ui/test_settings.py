@@ -9,12 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QTreeWidgetItem
+from sqlalchemy import select
 
 from app import i18n
 from app.context import AppContext
 from app.services import reference
 from app.settings import Settings
-from app.storage.models import Site
+from app.storage.models import OutboxOp, Site
 from tests.helpers.qt_input import click_button, pick, replace_text, type_text
 from tests.helpers.qt_windows import wait_for_tasks
 from ui.settings.dialog import FirstRunDialog, SettingsDialog
@@ -394,6 +395,7 @@ def test_a_sites_letterhead_logo_and_signature_lines_are_kept_for_its_printouts(
     replace_text(qtbot, page.signatures_edit, "")
     settings_dialog.accept()
     assert not settings_dialog.isVisible()
+    wait_for_tasks(qtbot, main_window)  # saved in the background
 
     changzhou = letterhead_for(ui_ctx, site_id(ui_ctx, "常州市财政局"))
     assert changzhou.text == "常州市财政局 财政信息化运维服务"
@@ -401,8 +403,32 @@ def test_a_sites_letterhead_logo_and_signature_lines_are_kept_for_its_printouts(
     assert changzhou.logo == png()
     zhanjiang = letterhead_for(ui_ctx, site_id(ui_ctx, "湛江市财政局"))
     assert (zhanjiang.text, zhanjiang.signatures, zhanjiang.logo) == ("湛江市财政局 运维服务", (), None)
-    assert saved_settings(ui_ctx)["letterheads"][site_id(ui_ctx, "常州市财政局")]["signatures"] == [
-        "经办人",
-        "复核人",
-        "日期",
-    ]
+    with ui_ctx.db.session() as session:  # one synced row, waiting for the shared server
+        queued = session.scalars(select(OutboxOp).where(OutboxOp.table_name == "site_letterheads")).all()
+    assert len(queued) == 1
+
+
+def test_an_engineer_reads_the_letterheads_but_cannot_change_them(
+    qtbot: Any, ui_ctx: AppContext, main_window: Any
+) -> None:
+    from app.reports import letterhead as letterheads
+    from app.sync import local
+
+    with ui_ctx.uow() as uow:
+        letterheads.save_settings(
+            uow, site_id(ui_ctx, "常州市财政局"), letterheads.LetterheadSettings("主管定的抬头")
+        )
+        local.write_meta(uow.session, local.SUPERVISOR, "0")  # then the server said: not a supervisor
+        uow.commit()
+    dialog = SettingsDialog(main_window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    page = dialog.printing_page
+    dialog.show_page(page)
+    assert page.role_note.isVisible() and page.role_note.text().startswith("只有主管可以修改打印抬头")
+    assert page.text_edit.text() == "主管定的抬头"  # there to read
+    assert not page.text_edit.isEnabled() and not page.signatures_edit.isEnabled()
+    assert not page.logo_button.isEnabled() and not page.remove_logo_button.isEnabled()
+    dialog.accept()
+    wait_for_tasks(qtbot, main_window)
+    assert letterheads.load_settings(ui_ctx, site_id(ui_ctx, "常州市财政局")).text == "主管定的抬头"

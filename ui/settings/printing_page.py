@@ -1,5 +1,6 @@
 """打印: each site's letterhead on printouts — the heading line, a logo, the signature block's labels
-(``app.reports.letterhead``). Edits of several sites are kept until OK, checked together."""
+(``app.reports.letterhead``). Edits of several sites are kept until OK, checked together, and saved in
+the background; they sync, so a login that is not a supervisor's reads them only."""
 
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import UserFacingError
 from app.i18n import _
 from app.reports import letterhead as letterheads
 from app.reports.letterhead import LetterheadSettings
 from app.services import reference
-from ui import dialogs
+from ui.changes import OpChanges
+from ui.operations import OpContext
 from ui.widgets.field_errors import error_label, show_field_error, stacked
 from ui.widgets.forms import add_row
 
@@ -84,14 +85,21 @@ class PrintingPage(QWidget):
             _(
                 "The letterhead heads every page of the site's printouts; the signature lines end the "
                 "call record sheet, the ticket sheet, the ledger and the reports. Separate them with 、 "
-                "or commas. These settings belong to this computer."
+                "or commas. Every desktop sharing the server prints the same."
             ),
             self,
         )
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid);")
+        self.role_note = QLabel(letterheads.not_a_supervisor_message(), self)
+        self.role_note.setObjectName("roleNote")
+        self.role_note.setWordWrap(True)
+        self.role_note.setStyleSheet("QLabel { color: #b35c00; }")
+        self.role_note.hide()
+        self._may_change = True
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.role_note)
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addStretch(1)
@@ -103,6 +111,10 @@ class PrintingPage(QWidget):
     def load(self) -> None:
         with self.mw.ctx.db.session() as session:
             self._site_names = {site.id: site.name for site in reference.list_sites(session)}
+            self._may_change = letterheads.may_change(session)
+        self.role_note.setVisible(not self._may_change)
+        for widget in (self.text_edit, self.signatures_edit, self.logo_button):
+            widget.setEnabled(self._may_change)
         self._edited.clear()
         self._shown_site = ""
         self.site_combo.blockSignals(True)
@@ -127,12 +139,24 @@ class PrintingPage(QWidget):
         return True
 
     def save(self) -> None:
+        """The dialog's OK: write the sites whose letterhead changed, in the background."""
         self._keep_shown()
-        for site_id, value in self._edited.items():
-            try:
-                letterheads.save_settings(self.mw.ctx, site_id, value)
-            except UserFacingError as exc:  # a full disk: the texts are still kept
-                dialogs.warn(self, exc.message)
+        ctx = self.mw.ctx
+        changed = {
+            site_id: value
+            for site_id, value in self._edited.items()
+            if value != letterheads.load_settings(ctx, site_id)
+        }
+        if not changed or not self._may_change:
+            return
+
+        def work(_op: OpContext) -> None:
+            with ctx.uow() as uow:
+                for site_id, value in changed.items():
+                    letterheads.save_settings(uow, site_id, value)
+                uow.commit()
+
+        self.mw.op(work).changes(OpChanges(settings=True)).run()  # errors: a message on the window
 
     # --- editing -------------------------------------------------------------------------------------
 
@@ -165,7 +189,7 @@ class PrintingPage(QWidget):
         self._show_logo(value.logo)
 
     def _show_logo(self, data: bytes | None) -> None:
-        self.remove_logo_button.setEnabled(data is not None)
+        self.remove_logo_button.setEnabled(data is not None and self._may_change)
         pixmap = QPixmap()
         if data is not None and pixmap.loadFromData(data):
             self.logo_label.setPixmap(
