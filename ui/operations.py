@@ -76,9 +76,18 @@ class _Runnable(QRunnable):
         try:
             result = self._work(self._ctx)
         except BaseException as exc:  # handed to the GUI thread, which decides what the user sees
-            self._relay.failed.emit(exc)
+            self._report("failed", exc)
         else:
-            self._relay.finished.emit(result)
+            self._report("finished", result)
+
+    def _report(self, signal: str, value: object) -> None:
+        try:
+            getattr(self._relay, signal).emit(value)
+        except RuntimeError:
+            if shiboken6.isValid(self._relay):
+                raise
+            # the application is shutting down and took the relay with it: nobody is left to tell
+            log.info("a background operation finished after the application closed its windows")
 
 
 class TaskManager(QObject):

@@ -69,3 +69,15 @@ def test_a_result_arriving_while_the_window_lives_reaches_it(qtbot: Any) -> None
     qtbot.waitUntil(lambda: seen == ["success 42"], timeout=5000)
     assert taskman.running == 0
     shiboken6.delete(window)
+
+
+def test_work_finishing_after_the_application_took_its_relay_reports_to_nobody(qtbot: Any) -> None:
+    from ui.operations import _Relay, _Runnable
+
+    relay = _Relay()
+    ctx = OpContext(relay)
+    runnable = _Runnable(lambda _ctx: "late", ctx, relay)
+    shiboken6.delete(relay)  # as at shutdown: the relay's C++ side is gone, the worker still runs
+    runnable.run()  # would raise "Signal source has been deleted" on the worker thread
+    failing = _Runnable(lambda _ctx: 1 / 0, ctx, relay)
+    failing.run()
