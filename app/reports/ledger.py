@@ -84,6 +84,7 @@ from app.reports.layout import (
     report_styles,
     signature_block,
 )
+from app.reports.linebreak import CANNOT_END, CANNOT_START
 from app.reports.tables import Sheet
 from app.services import calls
 from app.services.call_import import LedgerEntry, iter_ledger_entries
@@ -372,8 +373,8 @@ _CENTRED = frozenset({0, 1, 7, 8})
 
 # A Latin word, number or code is one token; anything else (a hanzi, a punctuation mark) is its own.
 _TOKEN = re.compile(r"[!-~]+|\s+|.", re.S)
-_NO_LINE_START = frozenset("，。、；：？！）》」』】〕〉〗”’…‥·～%,.;:?!)]}")
-_NO_LINE_END = frozenset("（《「『【〔〈〖“‘([{")
+_NO_LINE_START = CANNOT_START  # the rules of every printout's paragraphs (linebreak.py)
+_NO_LINE_END = CANNOT_END
 _ELLIPSIS = "…"
 _RAW_LIMIT = 1200  # characters of a text looked at for a cell of a few lines
 _MEMO_LIMIT = 20_000

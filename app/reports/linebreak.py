@@ -11,7 +11,8 @@ reads a line starting with "，" as a sloppy document, so every report paragraph
 - a run of Latin letters and digits (ORA-12541, UKey, 2024) is not split when a break before it exists.
 
 ``break_lines`` works on characters and their widths only, so the single-run and the mixed-style paths of
-``CJKParagraph`` (app.reports.layout) share it.
+``CJKParagraph`` (app.reports.layout) share it. The ledger's table (app.reports.ledger), which wraps
+10,000 rows of short cells with a faster word-at-a-time wrapper of its own, uses the same two sets.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +120,14 @@ def make_world(database: PgDatabase, folder: Path, login: str = "", supervisor: 
         sslmode="disable", password=APP_PASSWORD,
     )  # fmt: skip
     return SyncWorld(database, folder, admin_config, app_config)
+
+
+def engineer_and_supervisor(database: PgDatabase, folder: Path) -> tuple[SyncWorld, Desktop, Desktop]:
+    """A world whose desktops log in as an engineer (not a supervisor), and two desktops: the
+    engineer's and one logged in as a supervisor."""
+    world = make_world(database, folder, login=f"eng_{database.name}"[:60])
+    supervisor_login = f"sup_{database.name}"[:60]
+    admin.create_app_user(world.admin_config, supervisor_login, APP_PASSWORD, supervisor=True)
+    engineer = world.desktop("engineer")
+    boss = world.desktop("boss", replace(world.app_config, user=supervisor_login))
+    return world, engineer, boss

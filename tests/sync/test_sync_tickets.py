@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from app.sync.config import ServerConfig
 from app.sync.protocol import SERVER_SCHEMA_HEAD, TABLES, Problem, SyncError
 from tests.helpers.factories import CST
 from tests.helpers.pgserver import PgDatabase
-from tests.sync.desktops import APP_PASSWORD, Desktop, SyncWorld, make_world
+from tests.sync.desktops import APP_PASSWORD, Desktop, SyncWorld, engineer_and_supervisor, make_world
 
 REPORTED = dt.datetime(2026, 3, 2, 9, 30, tzinfo=CST)  # a Monday morning, Beijing time
 
@@ -433,12 +432,8 @@ def test_only_a_supervisor_login_may_change_policies_and_the_calendar(
     """An engineer's desktop reads the rules and the calendar but may not change them: the app says so
     before saving, and the server refuses such a change even if one reaches it (parked, for a
     supervisor to see). The contracts' default policies every desktop seeds are accepted from anyone."""
-    world = make_world(pg_database, tmp_path, login=f"eng_{pg_database.name}"[:60])
-    supervisor_login = f"sup_{pg_database.name}"[:60]
-    admin.create_app_user(world.admin_config, supervisor_login, APP_PASSWORD, supervisor=True)
+    world, engineer, boss = engineer_and_supervisor(pg_database, tmp_path)
     try:
-        engineer = world.desktop("engineer")
-        boss = world.desktop("boss", replace(world.app_config, user=supervisor_login))
         saturday = dt.date(2026, 3, 7)
         with engineer.uow() as uow:  # before any sync this desktop works alone: its engineer decides
             sla_config.set_calendar_day(uow, saturday, OverrideKind.WORKDAY, "", at(9, 0))
