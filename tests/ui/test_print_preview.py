@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.reports.article import ArticleDocument, render_article
 from app.reports.tables import Sheet
-from ui.reports.preview import PrintPreview, render_page
+from ui.operations import Cancelled
+from ui.reports.preview import PdfPages, PrintPreview, render_page
 
 
 def three_page_pdf() -> bytes:
@@ -85,3 +86,29 @@ def test_save_as_pdf_and_export_the_figures(
     preview.xlsx_button.click()
     qtbot.waitUntil(lambda: (tmp_path / "保存.xlsx").exists(), timeout=10_000)
     assert load_workbook(tmp_path / "保存.xlsx").sheetnames == ["来电登记台账"]
+
+
+def test_closing_the_preview_closes_its_pdf_and_pages_still_queued_end_quietly(
+    qtbot: Any, main_window: Any
+) -> None:
+    preview = PrintPreview(main_window, "开票点维护", three_page_pdf(), "开票点维护")  # deleted on close
+    preview.show()
+    qtbot.waitUntil(lambda: preview.views[0].pixmap() is not None and not preview.views[0].pixmap().isNull())
+    pages = preview.pages
+    preview.zoom_combo.setCurrentIndex(preview.zoom_combo.findData(2.0))  # renders queued again
+    preview.close()
+    with pytest.raises(Cancelled):  # what a render queued before the close meets on the reports lane
+        pages.render(1, 40)
+    main_window.taskman.wait_for_idle(10_000)
+    qtbot.wait(50)  # pytest-qt fails the test on any error reaching the event loop
+
+
+def test_pages_of_one_open_pdf_render_as_often_as_asked() -> None:
+    pages = PdfPages(three_page_pdf())
+    try:
+        assert len(pages.sizes) == 3 and round(pages.sizes[0][0], 1) == 595.3  # A4 portrait
+        first = [dark_share(pages.render(index, 40)) for index in range(3)]
+        again = [dark_share(pages.render(index, 40)) for index in range(3)]
+        assert first == again and all(0.001 < share < 0.5 for share in first)
+    finally:
+        pages.close()

@@ -12,6 +12,7 @@ same pages.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 from app.errors import UserFacingError
 from app.i18n import _
 from app.reports.tables import Sheet
-from ui.operations import Op, OpContext
+from ui.operations import Cancelled, Op, OpContext
 
 log = logging.getLogger("hotline.ui.reports")
 
@@ -53,29 +54,64 @@ def _pdfium() -> Any:
     return pypdfium2
 
 
-def page_sizes(pdf: bytes) -> list[tuple[float, float]]:
-    """Each page's size in points."""
-    document = _pdfium().PdfDocument(pdf)
-    try:
-        return [document[index].get_size() for index in range(len(document))]
-    finally:
-        document.close()
+# pdfium must not run on two threads at once: the reports lane renders and prints, the GUI thread reads
+# page sizes when a preview opens. Every pdfium call holds this lock.
+_PDFIUM = threading.Lock()
+
+
+class PdfPages:
+    """A PDF opened once for pdfium (opening costs about as much as rendering a page), its page sizes
+    in points, and its pages rendered on demand (any thread). ``close`` when done; a page asked for
+    after that raises ``Cancelled``, so work still queued for a closed preview ends quietly."""
+
+    def __init__(self, pdf: bytes) -> None:
+        self._pdf = pdf
+        self._document: Any = None
+        self._closed = False
+        with _PDFIUM:
+            document = self._open()
+            self.sizes: list[tuple[float, float]] = [document[i].get_size() for i in range(len(document))]
+
+    def _open(self) -> Any:
+        if self._closed:
+            raise Cancelled
+        if self._document is None:
+            self._document = _pdfium().PdfDocument(self._pdf)
+        return self._document
+
+    def render(self, index: int, dpi: float) -> QImage:
+        """Page ``index`` (from 0) as an image at ``dpi`` (white paper)."""
+        import pypdfium2.raw as pdfium_c
+
+        with _PDFIUM:
+            page = self._open()[index]
+            try:
+                bitmap = page.render(scale=dpi / 72, force_bitmap_format=pdfium_c.FPDFBitmap_BGRx)
+                image = QImage(
+                    bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGB32
+                )
+                return image.copy()  # own the pixels: the bitmap's memory goes with the page
+            finally:
+                page.close()
+
+    def close(self) -> None:
+        with _PDFIUM:
+            self._closed = True
+            if self._document is not None:
+                self._document.close()
+                self._document = None
 
 
 def render_page(pdf: bytes, index: int, dpi: float) -> QImage:
-    """Page ``index`` (from 0) as an image at ``dpi`` (white paper, any thread)."""
-    import pypdfium2.raw as pdfium_c
-
-    document = _pdfium().PdfDocument(pdf)
+    """Page ``index`` (from 0) of ``pdf`` as an image at ``dpi`` (one page, once)."""
+    pages = PdfPages(pdf)
     try:
-        bitmap = document[index].render(scale=dpi / 72, force_bitmap_format=pdfium_c.FPDFBitmap_BGRx)
-        image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGB32)
-        return image.copy()  # own the pixels: the bitmap's memory goes with the document
+        return pages.render(index, dpi)
     finally:
-        document.close()
+        pages.close()
 
 
-def print_pages(pdf: bytes, printer: QPrinter, pages: Sequence[int], op: OpContext | None = None) -> int:
+def print_pages(pdf: PdfPages, printer: QPrinter, pages: Sequence[int], op: OpContext | None = None) -> int:
     """Paint ``pages`` (indexes from 0) on ``printer``, one sheet each, fitted to its page (any thread;
     Qt allows painting on a QPrinter outside the GUI thread). Returns the number of pages printed."""
     dpi = min(printer.resolution(), MAX_PRINT_DPI)
@@ -89,7 +125,7 @@ def print_pages(pdf: bytes, printer: QPrinter, pages: Sequence[int], op: OpConte
                 op.progress(number, len(pages), "")
             if number:
                 printer.newPage()
-            image = render_page(pdf, index, dpi)
+            image = pdf.render(index, dpi)
             area = painter.viewport()
             size = image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
             painter.drawImage(QRect(area.x(), area.y(), size.width(), size.height()), image)
@@ -124,7 +160,9 @@ class PrintPreview(QDialog):
         self.setObjectName("PrintPreview")
         self.setWindowTitle(_("Print preview — {title}").format(title=title))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.sizes = page_sizes(pdf)
+        self.pages = PdfPages(pdf)  # open while the preview is: closed when it closes
+        self.finished.connect(self.pages.close)
+        self.sizes = self.pages.sizes
         self.zoom = 1.0
         self._images: OrderedDict[int, QImage] = OrderedDict()
         self._rendering: set[int] = set()
@@ -252,14 +290,14 @@ class PrintPreview(QDialog):
         todo = [i for i in wanted if i not in self._images and i not in self._rendering]
         if not todo:
             return
-        pdf, dpi, zoom = self.pdf, PREVIEW_DPI * self.zoom * self.devicePixelRatioF(), self.zoom
+        pages, dpi, zoom = self.pages, PREVIEW_DPI * self.zoom * self.devicePixelRatioF(), self.zoom
         self._rendering.update(todo)
 
         def work(op: OpContext) -> list[tuple[int, QImage]]:
             rendered = []
             for index in todo:
                 op.check_cancelled()
-                rendered.append((index, render_page(pdf, index, dpi)))
+                rendered.append((index, pages.render(index, dpi)))
             return rendered
 
         def done(rendered: list[tuple[int, QImage]]) -> None:
@@ -311,10 +349,10 @@ class PrintPreview(QDialog):
         return list(range(len(self.sizes)))
 
     def print_to(self, printer: QPrinter) -> Op[int]:
-        pages, pdf = self.pages_chosen(printer), self.pdf
+        chosen, pages = self.pages_chosen(printer), self.pages
 
         def work(op: OpContext) -> int:
-            return print_pages(pdf, printer, pages, op)
+            return print_pages(pages, printer, chosen, op)
 
         def done(count: int) -> None:
             self.mw.status_message(_("Sent {count} pages to the printer.").format(count=count))
