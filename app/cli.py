@@ -593,7 +593,8 @@ def _cmd_import_calls(args: argparse.Namespace, run: _Run) -> int:
 
 
 def _cmd_export_calls(args: argparse.Namespace, run: _Run) -> int:
-    from app.importexport.calls_io import LOCAL_TZ, XLSX_MAX_ROWS, write_ledger
+    from app.importexport.calls_io import LOCAL_TZ, write_ledger
+    from app.importexport.export_file import XLSX_MAX_ROWS
     from app.services.call_import import iter_ledger_entries
     from app.services.calls import CallQuery, count_calls
 

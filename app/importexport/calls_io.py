@@ -55,9 +55,7 @@ import csv
 import datetime as dt
 import io
 import math
-import os
 import re
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -68,14 +66,17 @@ from zoneinfo import ZoneInfo
 
 from app.errors import UserFacingError
 from app.i18n import _
+from app.importexport.export_file import (
+    FORMULA_START,
+    ExportFile,
+    WriteResult,
+    write_export,
+)
 from app.services.call_import import LedgerEntry, RowProblem
 from app.storage.models import Outcome
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 HEADER_SEARCH_ROWS = 10
-XLSX_MAX_ROWS = 1_048_576  # Excel's limit, header included
-XLSX_MAX_CELL_CHARS = 32_767
-FORMULA_START = ("=", "+", "-", "@")
 _XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".et"})
 
 
@@ -173,12 +174,6 @@ class LedgerFile:
     problems: list[RowProblem] = field(default_factory=list)
     ignored_headers: list[str] = field(default_factory=list)
     header_row: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    rows: int
-    truncated_cells: int  # texts cut to Excel's cell limit (xlsx only)
 
 
 # --- header matching ------------------------------------------------------------------------------
@@ -647,30 +642,9 @@ def write_ledger(
     The file is written next to ``path`` and renamed over it at the end, so an interrupted export never
     leaves a half-written ledger behind. Raises ``LedgerFileError`` when the file cannot be written.
     """
-    if file_format not in ("csv", "xlsx"):
-        raise ValueError(f"unknown ledger format {file_format!r}")
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise _cannot_write(path, exc) from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if file_format == "csv":
-                result = _write_csv(handle, entries, progress)
-            else:
-                result = _write_xlsx(handle, entries, progress)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise _cannot_write(path, exc) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return result
+    fields = [column.field for column in EXPORT_COLUMNS]
+    rows = ([values[f] for f in fields] for values in map(_row_values, entries))
+    return write_export(_LEDGER_FILE, path, rows, file_format, progress)
 
 
 def _cannot_write(path: Path, exc: OSError) -> LedgerFileError:
@@ -682,94 +656,12 @@ def _cannot_write(path: Path, exc: OSError) -> LedgerFileError:
     )
 
 
-def _csv_guard(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
+def _too_many_calls(limit: int) -> LedgerFileError:
+    return LedgerFileError(
+        _("More than {limit} calls do not fit in one Excel sheet; export CSV or a shorter period.").format(
+            limit=limit
+        )
+    )
 
 
-def _write_csv(
-    handle: Any, entries: Iterable[LedgerEntry], progress: Callable[[int], None] | None
-) -> WriteResult:
-    stream = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-    writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow([c.header for c in EXPORT_COLUMNS])
-    count = 0
-    for entry in entries:
-        values = _row_values(entry)
-        row: list[str] = []
-        for column in EXPORT_COLUMNS:
-            value = values[column.field]
-            if isinstance(value, dt.date | dt.time):
-                row.append(value.isoformat())
-            else:
-                row.append(_csv_guard(str(value)))
-        writer.writerow(row)
-        count += 1
-        if progress is not None and count % 50_000 == 0:
-            progress(count)
-    stream.flush()
-    stream.detach()  # leave the binary handle open for the caller's fsync
-    return WriteResult(count, 0)
-
-
-def _write_xlsx(
-    handle: Any, entries: Iterable[LedgerEntry], progress: Callable[[int], None] | None
-) -> WriteResult:
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet("来电记录")
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(EXPORT_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    last_letter = get_column_letter(len(EXPORT_COLUMNS))
-    sheet.auto_filter.ref = f"A1:{last_letter}1"
-
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
-    header = []
-    for column in EXPORT_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font, cell.fill = bold, fill
-        header.append(cell)
-    sheet.append(header)
-
-    wrap = Alignment(wrap_text=True, vertical="top")
-    count = truncated = 0
-    for entry in entries:
-        if count + 1 >= XLSX_MAX_ROWS:
-            raise LedgerFileError(
-                _(
-                    "More than {limit} calls do not fit in one Excel sheet; export CSV or a shorter period."
-                ).format(limit=XLSX_MAX_ROWS - 1)
-            )
-        values = _row_values(entry)
-        row: list[Any] = []
-        # A styled cell costs many times a plain value, so only the cells that need it get one.
-        for column in EXPORT_COLUMNS:
-            value = values[column.field]
-            if isinstance(value, dt.date | dt.time):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "yyyy-mm-dd" if isinstance(value, dt.date) else "hh:mm:ss"
-                row.append(cell)
-                continue
-            text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-            if len(text) > XLSX_MAX_CELL_CHARS:
-                text = text[:XLSX_MAX_CELL_CHARS]
-                truncated += 1
-            if column.wrap or text.startswith("="):
-                cell = WriteOnlyCell(sheet, value=text)
-                cell.data_type = "s"  # text, never a formula, whatever it starts with
-                if column.wrap:
-                    cell.alignment = wrap
-                row.append(cell)
-            else:
-                row.append(text)
-        sheet.append(row)
-        count += 1
-        if progress is not None and count % 50_000 == 0:
-            progress(count)
-    workbook.save(handle)
-    return WriteResult(count, truncated)
+_LEDGER_FILE = ExportFile(EXPORT_COLUMNS, "来电记录", _too_many_calls, _cannot_write, progress_every=50_000)

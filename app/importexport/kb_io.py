@@ -76,6 +76,7 @@ from urllib.parse import unquote
 from app.errors import UserFacingError
 from app.i18n import N_, _
 from app.importexport.calls_io import header_key
+from app.importexport.export_file import XLSX_MAX_CELL_CHARS, ExportFile, write_export
 
 ARTICLE_TYPES = ("faq", "fault", "guide", "emergency", "notice")
 ARTICLE_STATUSES = ("draft", "published", "archived")
@@ -108,7 +109,6 @@ STATUS_TEXT: dict[str, str] = {"draft": "草稿", "published": "已发布", "arc
 MAX_TEXT_BYTES = 2 * 1024 * 1024
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_TITLE_CHARS = 200  # kb_articles.title
-XLSX_MAX_CELL_CHARS = 32_767
 HEADER_SEARCH_ROWS = 10
 IMAGE_SCHEME = "kbimg:"
 
@@ -1018,27 +1018,23 @@ def write_xlsx(records: Iterable[ArticleRecord], path: Path) -> None:
     long texts). Images are NOT embedded: the texts keep their ``kbimg:<name>`` references, which
     only the knowledge base they came from can show; export Markdown to keep the pictures. Written
     next to ``path`` and renamed over it at the end. Raises ``KbFileError``, also when a text is
-    longer than an Excel cell holds (32,767 characters)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise _cannot_write(path, exc) from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            _write_sheet(handle, records)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise _cannot_write(path, exc) from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
+    longer than an Excel cell holds (32,767 characters): cut, it would not import back the same."""
+    rows = [_row_texts(record) for record in records]  # all checked before the first row goes out
+    for texts in rows:
+        for column in COLUMNS:
+            if len(texts[column.field]) > XLSX_MAX_CELL_CHARS:
+                raise KbFileError(
+                    _(
+                        "The {column} of “{title}” is longer than an Excel cell holds ({limit} characters); "
+                        "export Markdown instead."
+                    ).format(column=column.header, title=texts["title"], limit=XLSX_MAX_CELL_CHARS)
+                )
+    fields = [column.field for column in COLUMNS]
+    write_export(_KB_SHEET, Path(path), ([texts[f] or None for f in fields] for texts in rows), "xlsx")
+
+
+def _too_many_articles(limit: int) -> KbFileError:
+    return KbFileError(_("More than {limit} articles do not fit in one Excel sheet.").format(limit=limit))
 
 
 def _row_texts(record: ArticleRecord) -> dict[str, str]:
@@ -1056,49 +1052,4 @@ def _row_texts(record: ArticleRecord) -> dict[str, str]:
     }
 
 
-def _write_sheet(handle: Any, records: Iterable[ArticleRecord]) -> None:
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    # Every text is checked before the first row goes out: the sheet is written in one stream.
-    rows = [_row_texts(record) for record in records]
-    for texts in rows:
-        for column in COLUMNS:
-            if len(texts[column.field]) > XLSX_MAX_CELL_CHARS:
-                raise KbFileError(
-                    _(
-                        "The {column} of “{title}” is longer than an Excel cell holds ({limit} characters); "
-                        "export Markdown instead."
-                    ).format(column=column.header, title=texts["title"], limit=XLSX_MAX_CELL_CHARS)
-                )
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet("知识库")
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}1"
-
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
-    header = []
-    for column in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font, cell.fill = bold, fill
-        header.append(cell)
-    sheet.append(header)
-
-    wrap = Alignment(wrap_text=True, vertical="top")
-    top = Alignment(vertical="top")
-    for texts in rows:
-        row = []
-        for column in COLUMNS:
-            text = ILLEGAL_CHARACTERS_RE.sub("", texts[column.field])
-            cell = WriteOnlyCell(sheet, value=text or None)
-            if text:
-                cell.data_type = "s"  # text, never a formula, whatever it starts with
-            cell.alignment = wrap if column.wrap else top
-            row.append(cell)
-        sheet.append(row)
-    workbook.save(handle)
+_KB_SHEET = ExportFile(COLUMNS, "知识库", _too_many_articles, _cannot_write, top_aligned=True)

@@ -42,13 +42,9 @@ date-time cells.
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import datetime as dt
 import io
-import os
 import re
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -62,12 +58,9 @@ from app.i18n import _
 from app.importexport.calls_io import (
     HEADER_SEARCH_ROWS,
     LOCAL_TZ,
-    XLSX_MAX_CELL_CHARS,
-    XLSX_MAX_ROWS,
     CellError,
     LedgerFileError,
     _cannot_write,
-    _csv_guard,
     _csv_rows,
     _not_a_spreadsheet,
     _read_bytes,
@@ -75,6 +68,7 @@ from app.importexport.calls_io import (
     header_key,
     parse_date,
 )
+from app.importexport.export_file import ExportFile, WriteResult, write_export
 from app.services.call_import import RowProblem
 from app.services.ticket_import import REPORTED_HEADER, Step, TicketEntry
 from app.services.tickets import TicketStatus
@@ -217,12 +211,6 @@ class TicketFile:
     problems: list[RowProblem] = field(default_factory=list)
     ignored_headers: list[str] = field(default_factory=list)
     header_row: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    rows: int
-    truncated_cells: int  # texts cut to Excel's cell limit (xlsx only)
 
 
 # --- cells ----------------------------------------------------------------------------------------
@@ -496,118 +484,15 @@ def write_tickets(
     """Write ``entries`` (``file_format`` "csv" or "xlsx") next to ``path`` and rename the file over it
     at the end, so an interrupted export leaves no half-written file. Raises ``LedgerFileError`` when
     the file cannot be written."""
-    if file_format not in ("csv", "xlsx"):
-        raise ValueError(f"unknown tickets format {file_format!r}")
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise _cannot_write(path, exc) from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            writer = _write_csv if file_format == "csv" else _write_xlsx
-            result = writer(handle, entries, progress)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise _cannot_write(path, exc) from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-    return result
+    fields = [column.field for column in COLUMNS]
+    rows = ([values[f] for f in fields] for values in map(_row_values, entries))
+    return write_export(_TICKETS_FILE, path, rows, file_format, progress)
 
 
-def _write_csv(
-    handle: Any, entries: Iterable[TicketEntry], progress: Callable[[int], None] | None
-) -> WriteResult:
-    stream = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-    writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow([c.header for c in COLUMNS])
-    count = 0
-    for entry in entries:
-        values = _row_values(entry)
-        row: list[str] = []
-        for column in COLUMNS:
-            value = values[column.field]
-            if value is None:
-                row.append("")
-            elif isinstance(value, dt.datetime):
-                row.append(f"{value:%Y-%m-%d %H:%M}")
-            else:
-                row.append(_csv_guard(str(value)))
-        writer.writerow(row)
-        count += 1
-        if progress is not None and count % 1000 == 0:
-            progress(count)
-    stream.flush()
-    stream.detach()  # leave the binary handle open for the caller's fsync
-    return WriteResult(count, 0)
+def _too_many_tickets(limit: int) -> LedgerFileError:
+    return LedgerFileError(
+        _("More than {limit} tickets do not fit in one Excel sheet; export CSV.").format(limit=limit)
+    )
 
 
-def _write_xlsx(
-    handle: Any, entries: Iterable[TicketEntry], progress: Callable[[int], None] | None
-) -> WriteResult:
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet("工单")
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}1"
-
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
-    header = []
-    for column in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font, cell.fill = bold, fill
-        header.append(cell)
-    sheet.append(header)
-
-    wrap = Alignment(wrap_text=True, vertical="top")
-    count = truncated = 0
-    for entry in entries:
-        if count + 1 >= XLSX_MAX_ROWS:
-            raise TicketFileError(
-                _("More than {limit} tickets do not fit in one Excel sheet; export CSV.").format(
-                    limit=XLSX_MAX_ROWS - 1
-                )
-            )
-        values = _row_values(entry)
-        row: list[Any] = []
-        for column in COLUMNS:
-            value = values[column.field]
-            if value is None:
-                row.append(None)
-                continue
-            if isinstance(value, dt.datetime):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "yyyy-mm-dd hh:mm"
-                row.append(cell)
-                continue
-            text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-            if len(text) > XLSX_MAX_CELL_CHARS:
-                text = text[:XLSX_MAX_CELL_CHARS]
-                truncated += 1
-            if column.wrap or text.startswith("="):
-                cell = WriteOnlyCell(sheet, value=text)
-                cell.data_type = "s"  # text, never a formula, whatever it starts with
-                if column.wrap:
-                    cell.alignment = wrap
-                row.append(cell)
-            else:
-                row.append(text)
-        sheet.append(row)
-        count += 1
-        if progress is not None and count % 1000 == 0:
-            progress(count)
-    workbook.save(handle)
-    return WriteResult(count, truncated)
+_TICKETS_FILE = ExportFile(COLUMNS, "工单", _too_many_tickets, _cannot_write)

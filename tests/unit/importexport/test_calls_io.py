@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from app.importexport import calls_io
+from app.importexport import calls_io, export_file
 from app.importexport.calls_io import CellError, LedgerFileError
 from app.services.call_import import LedgerEntry
 
@@ -458,7 +458,7 @@ def test_xlsx_cuts_texts_longer_than_a_cell_and_says_so(tmp_path: Path) -> None:
     result = calls_io.write_ledger(tmp_path / "out.xlsx", [long_entry], "xlsx")
     assert result.truncated_cells == 1
     answer = calls_io.read_ledger(tmp_path / "out.xlsx").entries[0].answer
-    assert len(answer) == calls_io.XLSX_MAX_CELL_CHARS
+    assert len(answer) == export_file.XLSX_MAX_CELL_CHARS
 
 
 def test_writing_into_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
