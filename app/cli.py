@@ -20,7 +20,7 @@
 Every command takes ``--data-dir`` (default: ``$HOTLINE_DATA_DIR``, else the user data folder) and
 ``--lang``. Exit codes: 0 done; 1 the file has bad rows (or a folder bad files), so nothing was
 imported; 2 a problem of the environment or of the given file, explained on stderr; 3 a bug of ours
-(a crash report is written).
+(a crash report is written); 130 interrupted (Ctrl+C); 141 the output's reader went away (``| head``).
 
 No PySide6 here: the window's module is imported only when the window is asked for.
 """
@@ -28,8 +28,10 @@ No PySide6 here: the window's module is imported only when the window is asked f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -1115,6 +1117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err(_("Interrupted."))
         return 130
+    except BrokenPipeError:  # the reader went away (`hotline kb search … | head`): stop, as Unix tools do
+        with contextlib.suppress(OSError):  # no second error when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped that way
     except Exception as exc:
         storage_error = as_storage_error(exc)
         if storage_error is not None:  # a database problem outside a unit of work (demo's bulk load)

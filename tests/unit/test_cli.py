@@ -205,6 +205,23 @@ def test_the_installed_entry_point_runs(tmp_path: Path) -> None:
     assert "25 条来电记录" in result.stdout
 
 
+def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path: Path) -> None:
+    """`hotline kb search … | head -1`: the pipe closes before the hits are written."""
+    data = tmp_path / "data"
+    assert run("--data-dir", data, "demo", "--calls", 60) == 0  # calls about 核销 to find
+    process = subprocess.Popen(
+        [str(ENTRY_POINT), "--data-dir", str(data), "kb", "search", "核销"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # long before the command has started up and written anything
+    stderr = process.stderr.read().decode("utf-8")
+    assert process.wait(timeout=120) == 141
+    assert stderr == ""  # no traceback, no crash report message
+    assert not list((data / "logs" / "crash").glob("*.txt"))
+
+
 def test_help_is_in_chinese_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--help") == 0
     assert "热线工作台" in capsys.readouterr().out
