@@ -12,7 +12,8 @@ function               English                  中文
 ``format_moment``      ``Fri 10-02 19:00``      ``10月2日 周五 19:00``
   (same day as ref.)   ``22:00``                ``22:00``
   (within 6 days)      ``Mon 08:00``            ``周一 08:00``
-``format_hms``         ``00:23:15``             ``00:23:15`` (hours may exceed 24)
+``format_hms``         ``00:23:15``             ``00:23:15``
+  (a day or more)      ``3 d 04:05:02``         ``3天 04:05:02``
 ``format_amount``      ``1 h 30 min``           ``1小时30分钟``
   (a day or more)      ``2 d 15 h 40 min``      ``2天15小时40分钟``
 =====================  =======================  ==========================
@@ -57,11 +58,14 @@ def format_moment(moment: dt.datetime, reference: dt.datetime | None = None) -> 
 
 
 def format_hms(delta: dt.timedelta) -> str:
-    """A countdown amount as ``HH:MM:SS`` (whole seconds, sign dropped, hours not wrapped at 24)."""
+    """A countdown amount as ``HH:MM:SS`` (whole seconds, sign dropped); from a day on, the days in
+    front ("3天 04:05:02"), as "8160:16:36" says nothing at a glance."""
     seconds = abs(int(delta.total_seconds()))
+    days, seconds = divmod(seconds, 86400)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return _("{days} d {clock}").format(days=days, clock=clock) if days else clock
 
 
 def format_amount(delta: dt.timedelta) -> str:

@@ -49,7 +49,7 @@ def test_a_missed_weekend_call_counts_down_warns_once_and_is_closed_by_calling_b
 
     panel = main_window.due_soon
     assert panel.list.count() == 1
-    assert panel.list.item(0).text() == "回电 李会计 0519-86661234  剩余 00:18:00\n周末开票失败"
+    assert panel.list.item(0).text() == "回电 李会计 0519-86661234\t剩余 00:18:00\n周末开票失败"
     assert "非工作日" in panel.list.item(0).toolTip()
 
     clock.now = SATURDAY + dt.timedelta(minutes=31)
@@ -87,3 +87,29 @@ def test_a_call_that_needs_no_call_back_shows_no_call_back_line(
     dialog = detail_window(call_id)
     assert not dialog.callback_row.isVisible()
     dialog.close()
+
+
+def test_a_long_overdue_call_back_shows_its_days_and_the_whole_countdown_in_a_narrow_panel(
+    qtbot: Any, ui_ctx: AppContext, main_window: Any
+) -> None:
+    missed_call(ui_ctx, SATURDAY)
+    clock = FakeClock(SATURDAY + dt.timedelta(days=340, minutes=30, seconds=5))
+    load(qtbot, main_window, clock)
+    panel = main_window.due_soon
+    assert panel.list.item(0).text().split("\n")[0].endswith("\t已超时 340天 00:00:05")
+
+    panel.list.setFixedWidth(240)  # narrower than the number and the countdown side by side
+    qtbot.waitUntil(lambda: panel.list.viewport().width() < 240)
+    panel.list.doItemsLayout()
+    image = panel.list.viewport().grab().toImage()
+    rect = panel.list.visualItemRect(panel.list.item(0)).intersected(panel.list.viewport().rect())
+    line = rect.top() + rect.height() // 4  # the middle of the first of its two lines
+    red = [
+        x
+        for x in range(rect.left(), rect.right())
+        for y in range(line - 4, line + 5)
+        if (c := image.pixelColor(x, y)).red() > 150 and c.green() < 110 and c.blue() < 110
+    ]
+    assert red and max(red) > rect.right() - 12  # the countdown's last digit reaches the right edge
+    text_width = panel.list.fontMetrics().horizontalAdvance(panel.list.item(0).text().split("\n")[0])
+    assert text_width > rect.width()  # it would not have fitted whole after the number

@@ -73,8 +73,9 @@ _TEXT_ALIGNMENT = int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
 
 
 class DueSoonDelegate(QStyledItemDelegate):
-    """A due-soon line: the number and countdown in the countdown's colour, the title below, elided.
-    Every line repaints every second; plain text is a fraction of the style's item painting."""
+    """A due-soon line: the number (elided) and, set right, the countdown, in the countdown's colour;
+    the title below, elided. The item's text is "number\tcountdown\ntitle". Every line repaints every
+    second; plain text is a fraction of the style's item painting."""
 
     def paint(
         self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
@@ -85,11 +86,17 @@ class DueSoonDelegate(QStyledItemDelegate):
         if selected:
             painter.fillRect(option.rect, palette.highlight())
         first, _sep, title = str(index.data(Qt.ItemDataRole.DisplayRole) or "").partition("\n")
+        heading, _tab, remaining = first.partition("\t")
         colour = index.data(Qt.ItemDataRole.ForegroundRole)
         plain = palette.highlightedText().color() if selected else palette.text().color()
         line = rect.height() // 2
+        metrics = option.fontMetrics
         painter.setPen(plain if selected or colour is None else colour.color())
-        painter.drawText(rect.adjusted(0, 0, 0, -line), _TEXT_ALIGNMENT, first)
+        top = rect.adjusted(0, 0, 0, -line)
+        countdown_width = metrics.horizontalAdvance(remaining)
+        painter.drawText(top, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight), remaining)
+        room = max(rect.width() - countdown_width - metrics.horizontalAdvance("  "), 0)
+        painter.drawText(top, _TEXT_ALIGNMENT, metrics.elidedText(heading, Qt.TextElideMode.ElideRight, room))
         painter.setPen(plain)
         elided = option.fontMetrics.elidedText(title, Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(rect.adjusted(0, line, 0, 0), _TEXT_ALIGNMENT, elided)
@@ -330,7 +337,7 @@ class DueSoonPanel(QDockWidget):
             if item is None or state is None:
                 continue
             shown = countdown(state, now)
-            drawn = (f"{line.heading}  {shown.text()}\n{line.title}", colour_of(shown))
+            drawn = (f"{line.heading}\t{shown.text()}\n{line.title}", colour_of(shown))
             if drawn == self._lines[row]:
                 continue
             if drawn[0] != self._lines[row][0]:

@@ -44,7 +44,7 @@ def created(reported: str, policy: str, severity: str = "general") -> TicketEven
         ("2026-03-06 10:50:30", "剩余 00:09:30", ["minutes:10", "percent:25"]),
         ("2026-03-06 11:00:00", "已超时 00:00:00", ["minutes:10", "percent:25"]),
         ("2026-03-06 11:05:02", "已超时 00:05:02", ["minutes:10", "percent:25"]),
-        ("2026-03-07 12:00:00", "已超时 25:00:00", ["minutes:10", "percent:25"]),
+        ("2026-03-07 12:00:00", "已超时 1天 01:00:00", ["minutes:10", "percent:25"]),
     ],
 )
 def test_a_running_clock_in_chinese(
@@ -173,6 +173,6 @@ def test_a_tick_needs_no_calendar(
     shown = [countdown(state, now) for state in states]
     assert len(shown) == 5000
     # Mon 03-02 08:00 + 4 working hours = Mon 12:00
-    assert shown[0].text() == "Overdue 103:00:00"
+    assert shown[0].text() == "Overdue 4 d 07:00:00"
     # Fri 03-06 17:09: 51 min on Friday, 3 h 09 min left for Monday
     assert (shown[9].text(), shown[9].remaining) == ("Clock stopped until Mon 08:00", hours(3) + minutes(9))

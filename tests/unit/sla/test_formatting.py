@@ -42,9 +42,16 @@ def test_moments_show_in_shanghai_time_whatever_their_zone() -> None:
 
 def test_format_hms() -> None:
     assert format_hms(minutes(23) + dt.timedelta(seconds=15)) == "00:23:15"
-    assert format_hms(hours(26) + minutes(5)) == "26:05:00"
+    assert format_hms(hours(23) + minutes(59) + dt.timedelta(seconds=59)) == "23:59:59"
+    assert format_hms(hours(26) + minutes(5)) == "1 d 02:05:00"
+    assert format_hms(-(hours(8160) + minutes(16))) == "340 d 00:16:00"
     assert format_hms(-minutes(5)) == "00:05:00"
     assert format_hms(dt.timedelta(seconds=59.9)) == "00:00:59"
+
+
+def test_format_hms_in_chinese(zh: None) -> None:
+    assert format_hms(-(hours(8160) + minutes(16) + dt.timedelta(seconds=36))) == "340天 00:16:36"
+    assert format_hms(minutes(5) + dt.timedelta(seconds=2)) == "00:05:02"
 
 
 def test_format_amount(zh: None) -> None:
