@@ -4,6 +4,7 @@ a warning once per threshold."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from app.context import AppContext
@@ -74,6 +75,21 @@ def test_open_tickets_are_listed_most_urgent_first_and_count_down(
     page.mine_check.setChecked(True)  # the engineer on duty is 张工
     assert page.model.rowCount() == 1 and cell(page, 0, "title") == "电子票据开具失败"
     assert page.count_label.text() == "共 1 张未结工单"
+
+
+def test_a_ticket_days_overdue_shows_its_days_whole_in_the_list(
+    qtbot: Any, ui_ctx: AppContext, main_window: Any
+) -> None:
+    make_ticket(ui_ctx, "预算指标导入失败", at(9, 0) - dt.timedelta(days=12))
+    clock = FakeClock(at(10, 0))
+    load(qtbot, main_window, clock)
+    main_window.show_page("tickets")
+    page = main_window.tickets_page
+    shown = cell(page, 0, "response")
+    assert re.fullmatch(r"已超时 1[23]天 \d\d:\d\d:00", shown), shown  # days, not 300 hours
+    metrics = page.view.fontMetrics()
+    for column in ("response", "resolution"):
+        assert page.view.columnWidth(COLUMN_INDEX[column]) > metrics.horizontalAdvance("已超时 99天 23:59:59")
 
 
 def test_the_due_soon_panel_follows_the_clock_and_opens_nothing_when_empty(

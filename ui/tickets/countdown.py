@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import QLabel, QWidget
 
+from app.i18n import _
 from app.sla.countdown import Countdown, CountdownKind, countdown
 from app.sla.deadlines import TargetState
+from app.sla.formatting import format_hms
 from app.sla.policy import TargetKind, Threshold
 from app.sla.wall_time import SHANGHAI
 
@@ -46,6 +48,13 @@ WARNING_ORANGE = QColor("#e65100")
 RUNNING_GREEN = QColor("#2e7d32")
 QUIET_GREY = QColor("#607d8b")
 AGREEMENT_PURPLE = QColor("#6a1b9a")
+
+
+def widest_countdown(metrics: QFontMetrics) -> int:
+    """The width of the longest countdown text a column should show whole ("已超时 99天 23:59:59")."""
+    longest = dt.timedelta(days=99, hours=23, minutes=59, seconds=59)
+    texts = (_("Overdue {time}"), _("Remaining {time}"), _("Met {time} late"))
+    return max(metrics.horizontalAdvance(text.format(time=format_hms(longest))) for text in texts)
 
 
 def colour_of(state: Countdown) -> QColor:

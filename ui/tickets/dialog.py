@@ -51,7 +51,7 @@ from app.storage.uow import UnitOfWork
 from ui import dialogs
 from ui.changes import OpChanges
 from ui.operations import show_error
-from ui.tickets.countdown import CountdownLabel
+from ui.tickets.countdown import CountdownLabel, widest_countdown
 from ui.tickets.fields import (
     HANDLING_LABELS,
     Choices,
@@ -355,7 +355,7 @@ class TicketDialog(QDialog):
             name.setStyleSheet(bold)
             countdown = CountdownLabel(self.mw.ticker, self.deadlines_box)
             countdown.setObjectName(f"countdown_{kind.value}")
-            countdown.setMinimumWidth(countdown.fontMetrics().horizontalAdvance("剩余 000:00:00") + 12)
+            countdown.setMinimumWidth(widest_countdown(countdown.fontMetrics()) + 12)
             explanation = QLabel(self.deadlines_box)
             explanation.setObjectName(f"explanation_{kind.value}")
             explanation.setWordWrap(True)

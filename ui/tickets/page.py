@@ -33,7 +33,7 @@ from app.services.tickets import TicketSummary
 from app.sla.countdown import countdown
 from app.sla.policy import TargetKind
 from ui.tickets.board import TicketBoard
-from ui.tickets.countdown import colour_of
+from ui.tickets.countdown import colour_of, widest_countdown
 from ui.tickets.list_model import (
     COLUMN_INDEX,
     COLUMNS,
@@ -151,6 +151,8 @@ class TicketsPage(QWidget):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column, (_name, _label, width) in enumerate(COLUMNS):
             self.view.setColumnWidth(column, width)
+        for column in range(FIRST_COUNTDOWN, LAST_COUNTDOWN + 1):  # "已超时 99天 23:59:59" fits whole
+            self.view.setColumnWidth(column, widest_countdown(self.view.fontMetrics()) + 10)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self._countdown_delegate = CountdownDelegate(self.model, self.view)
         for column in range(FIRST_COUNTDOWN, LAST_COUNTDOWN + 1):
