@@ -28,8 +28,11 @@ and measures:
    失败, E1003, full-width ＵＫｅｙ …) typed one character at a time at each of the two sites (the
    engineer's site filters the articles, tickets and calls), every prefix searched as the UI searches
    it, in a new session:
-   - the knowledge-base page's box: ``kb.search_everything(session, text, page filters, limit=50)``
-     (articles, then tickets, then earlier calls through ``calls_fts``);
+   - the knowledge-base page's box: ``kb.search_everything(session, text, page filters, limit=50,
+     as_you_type=True)`` (articles, then tickets, then earlier calls through ``calls_fts`` — except
+     while the word being typed is one character or two digits, when the page leaves the calls to
+     the next keystroke, and looks for a one-character word in the titles only; how many prefixes
+     left the calls is reported);
    - the call form's suggestion panel: ``kb.suggestions(session, question, site, 5)``.
    Beside each, the raw floor: the same prefixes' FTS5 statements alone through ``sqlite3`` — the
    exact ``MATCH`` expressions ``app.search.kb`` builds from ``build_query`` (its facet terms and bm25
@@ -460,13 +463,17 @@ class Floor:
         articles = search.KbFilters(**{**asdict(page_filters(site_id)), "kinds": (search.ARTICLE,)})
         tickets = search.KbFilters(kinds=(search.TICKET,), site_id=site_id)
         calls = query.words() + f' AND "{facet_token("s", site_id)}"'
+        calls_deferred = query.has_short_prefix()
+        query = search.in_titles_while_short(query)  # as the page does
         loose = _match(search.loosen(query), articles)
-        return [
+        statements: list[Statement] = [
             ("kb_fts articles", RANKED, (_match(query, articles), PAGE_LIMIT + 10), False),
             ("kb_fts articles, loosened", RANKED, (loose, PAGE_LIMIT + 10), True),
             ("kb_fts tickets", RANKED, (_match(query, tickets), OTHER_LIMIT), False),
-            ("calls_fts", CALLS, (calls, OTHER_LIMIT), False),
         ]
+        if not calls_deferred:  # as the page: the calls wait for a longer word
+            statements.append(("calls_fts", CALLS, (calls, OTHER_LIMIT), False))
+        return statements
 
     def suggest_statements(self, text: str, site_id: str) -> list[Statement]:
         query = search.build_query(text, self.synonyms)
@@ -492,6 +499,12 @@ class Floor:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _calls_deferred(text: str, synonyms: search.SynonymTable) -> bool:
+    """The page leaves the earlier calls to the next keystroke for this prefix."""
+    query = search.build_query(text, synonyms)
+    return query is not None and query.has_short_prefix()
 
 
 def page_filters(site_id: str) -> search.KbFilters:
@@ -602,7 +615,9 @@ def bench_typing(ctx: AppContext, rounds: int, profile_dir: Path | None) -> dict
 
     def page(text: str, site_id: str) -> kb.SearchResult:
         with ctx.db.session() as session:
-            return kb.search_everything(session, text, page_filters(site_id), limit=PAGE_LIMIT)
+            return kb.search_everything(
+                session, text, page_filters(site_id), limit=PAGE_LIMIT, as_you_type=True
+            )
 
     def suggest(text: str, site_id: str) -> list[kb.ArticleHit]:
         with ctx.db.session() as session:
@@ -694,6 +709,7 @@ def bench_typing(ctx: AppContext, rounds: int, profile_dir: Path | None) -> dict
         "queries": queries,
         "sites": list(SITE_CODES),
         "prefixes": len(typed),
+        "prefixes_with_calls_deferred": sum(_calls_deferred(p, synonyms) for _c, _s, p in typed),
         "rounds": rounds,
         "search_everything": {
             **path_result(summary(samples["search"]), summary(samples["search_raw"])),

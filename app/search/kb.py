@@ -174,6 +174,18 @@ class KbQuery:
     def words(self) -> str:
         return " AND ".join(self.terms)
 
+    def has_short_prefix(self) -> bool:
+        """A prefix term whose last word is one character (单, h, the 1 of ORA-1) or two digits (13,
+        the 12 of ORA-12): FTS5 first merges the entries of every token starting so, which in the
+        call index of a desktop with a million calls is up to 51,886 tokens (phone numbers) and a
+        quarter of a second. As-you-type searching leaves such an index for the next keystroke."""
+        for term in self.terms:
+            for part in re.findall(r'"([^"]*)"\*', term):
+                last = part.rsplit(" ", 1)[-1]
+                if len(last) == 1 or (len(last) == 2 and last.isdigit()):
+                    return True
+        return False
+
 
 def _plain_terms(text: str, highlight: list[str]) -> list[str]:
     """Terms of normalized text without synonyms: codes as phrases, Chinese runs as bigram phrases (a
@@ -234,6 +246,18 @@ def build_query(query: str, synonyms: SynonymTable | None = None) -> KbQuery | N
     if not terms:
         return None
     return KbQuery(tuple(terms), tuple(dict.fromkeys(highlight)))
+
+
+_ONE_CHARACTER_PREFIX = re.compile(r'"[^" ]"\*')
+
+
+def in_titles_while_short(query: KbQuery) -> KbQuery:
+    """As you type: a word of one character so far (单, h) is looked for in the titles only. bm25
+    scores every document that matches before it can rank them, and in the bodies (or the pinyin
+    initials, for a letter) one character matches most documents: 11,454 of 20,000 articles for 单,
+    27 ms, against 1,844 titles and 7 ms. The next character searches everything again."""
+    terms = tuple(f"{{title}} : ({t})" if _ONE_CHARACTER_PREFIX.fullmatch(t) else t for t in query.terms)
+    return KbQuery(terms, query.highlight)
 
 
 def loosen(query: KbQuery) -> KbQuery:

@@ -563,6 +563,7 @@ class SearchResult:
     tickets: list[TicketHit] = field(default_factory=list)
     calls: list[CallHit] = field(default_factory=list)
     total_articles: int = 0
+    calls_deferred: bool = False  # as you type: the call index waits for a longer word (see below)
 
 
 def search_articles(
@@ -572,10 +573,12 @@ def search_articles(
     limit: int = 50,
     synonyms: search.SynonymTable | None = None,
     loose: bool = False,
+    as_you_type: bool = False,
 ) -> list[ArticleHit]:
     """Articles matching ``text`` (anything a person types), best first, with marked snippets: those
     holding every word; when none does (a question typed as a sentence), or with ``loose``, those
-    holding most of them."""
+    holding most of them. ``as_you_type``: a word of one character so far is looked for in the titles
+    only (``search.in_titles_while_short``)."""
     filters = filters or search.KbFilters()
     filters = search.KbFilters(**{**asdict(filters), "kinds": (search.ARTICLE,)})
     if synonyms is None:
@@ -583,6 +586,8 @@ def search_articles(
     query = search.build_query(text, synonyms) if text.strip() else None
     if text.strip() and query is None:
         return []
+    if query is not None and as_you_type:
+        query = search.in_titles_while_short(query)
     conn = session.connection()
     hits = [] if loose else search.search(conn, query, filters, limit=limit + 10 if query else limit)
     if query is not None and not hits:
@@ -639,13 +644,23 @@ def search_everything(
     filters: search.KbFilters | None = None,
     limit: int = 30,
     other_limit: int = 10,
+    as_you_type: bool = False,
 ) -> SearchResult:
-    """Articles, tickets and calls matching ``text``: the knowledge-base page's one box."""
+    """Articles, tickets and calls matching ``text``: the knowledge-base page's one box.
+
+    ``as_you_type`` (the page, searching at every keystroke): while the word being typed is one
+    character or two digits (单, ORA-1, 13), the earlier calls are not searched — in a million calls
+    such a prefix costs up to a quarter of a second (``KbQuery.has_short_prefix``) — and the result
+    says so (``calls_deferred``); the next keystroke searches them. Articles and tickets are always
+    searched, a one-character word in their titles only (``search.in_titles_while_short``)."""
     synonyms = synonym_table(session)
-    articles = search_articles(session, text, filters, limit, synonyms)
+    articles = search_articles(session, text, filters, limit, synonyms, as_you_type=as_you_type)
     query = search.build_query(text, synonyms) if text.strip() else None
     if query is None:
         return SearchResult(articles)
+    calls_query = query
+    if as_you_type:
+        query = search.in_titles_while_short(query)
     site_id = filters.site_id if filters else None
     ticket_hits = search.search(
         session.connection(),
@@ -661,7 +676,9 @@ def search_everything(
         for t in (tickets_by_id.get(h.doc_id) for h in ticket_hits)
         if t is not None
     ]
-    calls = _search_calls(session, query, site_id, other_limit)
+    if as_you_type and calls_query.has_short_prefix():
+        return SearchResult(articles, tickets, calls_deferred=True)
+    calls = _search_calls(session, calls_query, site_id, other_limit)
     return SearchResult(articles, tickets, calls)
 
 

@@ -143,6 +143,34 @@ def test_the_page_searches_as_you_type_and_marks_the_words(
     assert "没有匹配的文章" in page.view.toPlainText()
 
 
+def test_earlier_calls_follow_once_the_word_is_two_characters_long(
+    qtbot: Any, main_window: Any, ui_ctx: AppContext
+) -> None:
+    with ui_ctx.db.session() as session:
+        site = reference.list_sites(session)[0]
+        category = reference.list_categories(session)[1]
+    with ui_ctx.uow() as uow:
+        calls.record_call(
+            uow,
+            calls.CallInput(
+                site_id=site.id, started_at=NOW, engineer="张工", caller_phone="0519-86661234",
+                category_id=category.id, question="单位账号被锁定", answer="已解锁",
+            ),
+        )  # fmt: skip
+    main_window.show_page("kb")
+    page = main_window.kb_page
+    qtbot.waitUntil(lambda: page.results.tabText(2) == "以往来电（0）", timeout=5000)  # nothing typed
+    type_text(qtbot, page.search_edit, "锁")
+    qtbot.waitUntil(lambda: page.results.tabText(2) == "以往来电", timeout=5000)
+    hint = page.calls.itemWidget(page.calls.item(0))
+    assert page.calls.count() == 1 and "再输入一个字" in hint.text()
+    assert not page.calls.item(0).flags() & Qt.ItemFlag.ItemIsEnabled  # nothing to open
+    type_text(qtbot, page.search_edit, "定")
+    qtbot.waitUntil(lambda: page.results.tabText(2) == "以往来电（1）", timeout=5000)
+    assert "锁定" in page.calls.itemWidget(page.calls.item(0)).text()
+    assert page.calls.item(0).flags() & Qt.ItemFlag.ItemIsEnabled  # a call: Enter opens it
+
+
 def test_an_article_with_a_pasted_screenshot_is_saved_and_shown(
     qtbot: Any, main_window: Any, ui_ctx: AppContext
 ) -> None:

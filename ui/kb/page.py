@@ -154,7 +154,13 @@ class KnowledgePage(QWidget):
             lambda item: self.mw.open_ticket(item.data(Qt.ItemDataRole.UserRole))
         )
         self.calls = HitList(self)
-        self.calls.itemActivated.connect(lambda item: self.mw.open_call(item.data(Qt.ItemDataRole.UserRole)))
+        self.calls.itemActivated.connect(
+            lambda item: (
+                self.mw.open_call(item.data(Qt.ItemDataRole.UserRole))
+                if item.data(Qt.ItemDataRole.UserRole)
+                else None
+            )
+        )
         self.results = QTabWidget(self)
         self.results.addTab(self.articles, _("Articles"))
         self.results.addTab(self.tickets, _("Tickets"))
@@ -256,7 +262,7 @@ class KnowledgePage(QWidget):
             if seq != self._seq:  # typed on meanwhile: this answer would be thrown away
                 return kb.SearchResult([])
             with ctx.db.session() as session:
-                return kb.search_everything(session, text, filters, limit=50)
+                return kb.search_everything(session, text, filters, limit=50, as_you_type=True)
 
         self.mw.op(work).success(lambda result: self._show(seq, result)).run()
 
@@ -289,7 +295,13 @@ class KnowledgePage(QWidget):
         self._fill_simple(self.calls, calls)
         self.results.setTabText(0, _("Articles ({n})").format(n=len(result.articles)))
         self.results.setTabText(1, _("Tickets ({n})").format(n=len(result.tickets)))
-        self.results.setTabText(2, _("Earlier calls ({n})").format(n=len(result.calls)))
+        if result.calls_deferred:  # one character typed of the word: the calls follow with the next
+            self.results.setTabText(2, _("Earlier calls"))
+            wait = html.escape(_("Type one more character to search the earlier calls."))
+            hint = self.calls.add_hit("", f'<span style="color:gray">{wait}</span>')
+            hint.setFlags(Qt.ItemFlag.NoItemFlags)
+        else:
+            self.results.setTabText(2, _("Earlier calls ({n})").format(n=len(result.calls)))
         self.count_label.setText(_("Double-click a ticket or a call to open it."))
 
     def _hit_html(self, hit: kb.ArticleHit) -> str:

@@ -232,6 +232,34 @@ def test_search_everything_finds_tickets_and_earlier_calls(
         assert [t.id for t in kb.search_everything(session, ticket.number[-4:]).tickets] == [ticket.id]
 
 
+@pytest.mark.parametrize(
+    ("typed", "deferred"),
+    [
+        ("控", True),  # one character of a word
+        ("控件", False),
+        ("打印 控", True),  # the word being typed is one character
+        ("ORA-1", True),  # the 1 of the code: every token starting with 1 (phone numbers)
+        ("ORA-12", True),  # two digits: every token starting with 12
+        ("ORA-125", False),
+        ("13", True),  # two digits
+        ("138", False),
+        ("u", True),
+        ("uk", False),
+        ("E1003", False),
+    ],
+)
+def test_as_you_type_the_earlier_calls_wait_for_a_longer_word(
+    ctx: AppContext, record: Record, typed: str, deferred: bool
+) -> None:
+    record(question="ORA-12541 控件报错 UKey 13800138000 E1003", answer="更新打印控件")
+    with ctx.db.session() as session:
+        typing = kb.search_everything(session, typed, as_you_type=True)
+        whole = kb.search_everything(session, typed)  # the command line: what was asked, whole
+    assert typing.calls_deferred is deferred
+    assert len(whole.calls) == 1 and not whole.calls_deferred
+    assert len(typing.calls) == (0 if deferred else 1)
+
+
 def test_deleted_articles_leave_the_index_and_a_rebuild_gives_the_same_answers(
     ctx: AppContext, make: Make
 ) -> None:
