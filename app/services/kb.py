@@ -519,9 +519,8 @@ def _readable(name: str, value: Any, names: Mapping[str, str]) -> str:
 
 
 def synonym_table(session: Session) -> search.SynonymTable:
-    return search.SynonymTable.from_texts(
-        session.scalars(select(KbSynonym.words).where(KbSynonym.deleted.is_(False)))
-    )
+    rows = session.connection().exec_driver_sql("SELECT words FROM kb_synonyms WHERE deleted = 0")
+    return search.SynonymTable.from_texts(str(r[0]) for r in rows)
 
 
 @dataclass(frozen=True)
@@ -596,8 +595,23 @@ def search_articles(
     counts = uses(session, [h.doc_id for h in hits])
     if query is not None:
         hits = search.rerank(hits, counts)[:limit]
+    # plain rows of the columns shown, not ORM entities: this runs at every keystroke
     articles = {
-        a.id: a for a in session.scalars(select(KbArticle).where(KbArticle.id.in_([h.doc_id for h in hits])))
+        a.id: a
+        for a in session.execute(
+            select(
+                KbArticle.id,
+                KbArticle.title,
+                KbArticle.kind,
+                KbArticle.status,
+                KbArticle.system_id,
+                KbArticle.module_id,
+                KbArticle.tags,
+                KbArticle.symptom,
+                KbArticle.solution,
+                KbArticle.deleted,
+            ).where(KbArticle.id.in_([h.doc_id for h in hits]))
+        )
     }
     words = query.highlight if query is not None else ()
     result: list[ArticleHit] = []
