@@ -57,6 +57,19 @@ def open_form(qtbot: Any, main_window: Any) -> CallForm:
     return form
 
 
+def save_call(ctx: AppContext, question: str, answer: str, unit: str = "") -> Call:
+    """A call answered at the first site (常州) at ``NOW``."""
+    with ctx.db.session() as session:
+        site = reference.list_sites(session)[0]
+        category = reference.list_categories(session)[1]
+    data = calls.CallInput(
+        site_id=site.id, started_at=NOW, engineer="张工", caller_phone="0519-86661234", unit_name=unit,
+        category_id=category.id, question=question, answer=answer,
+    )  # fmt: skip
+    with ctx.uow() as uow:
+        return calls.record_call(uow, data)
+
+
 def suggested_titles(form: CallForm) -> list[str]:
     return [hit.title for hit in form.suggestions._hits]
 
@@ -146,17 +159,7 @@ def test_the_page_searches_as_you_type_and_marks_the_words(
 def test_earlier_calls_follow_once_the_word_is_two_characters_long(
     qtbot: Any, main_window: Any, ui_ctx: AppContext
 ) -> None:
-    with ui_ctx.db.session() as session:
-        site = reference.list_sites(session)[0]
-        category = reference.list_categories(session)[1]
-    with ui_ctx.uow() as uow:
-        calls.record_call(
-            uow,
-            calls.CallInput(
-                site_id=site.id, started_at=NOW, engineer="张工", caller_phone="0519-86661234",
-                category_id=category.id, question="单位账号被锁定", answer="已解锁",
-            ),
-        )  # fmt: skip
+    save_call(ui_ctx, "单位账号被锁定", "已解锁")
     main_window.show_page("kb")
     page = main_window.kb_page
     qtbot.waitUntil(lambda: page.results.tabText(2) == "以往来电（0）", timeout=5000)  # nothing typed
@@ -207,23 +210,12 @@ def test_an_article_with_a_pasted_screenshot_is_saved_and_shown(
 def test_a_solved_call_becomes_an_article_in_one_action_linked_both_ways(
     qtbot: Any, main_window: Any, ui_ctx: AppContext
 ) -> None:
-    with ui_ctx.db.session() as session:
-        site = reference.list_sites(session)[0]
-        category = reference.list_categories(session)[1]
-    with ui_ctx.uow() as uow:
-        call = calls.record_call(
-            uow,
-            calls.CallInput(
-                site_id=site.id,
-                started_at=NOW,
-                engineer="张工",
-                caller_phone="0519-86661234",
-                unit_name="常州市第一中学",
-                category_id=category.id,
-                question="电子票据开具时提示“开票点未授权”",
-                answer="在单位信息维护中为开票点勾选授权后重新登录。",
-            ),
-        )
+    call = save_call(
+        ui_ctx,
+        "电子票据开具时提示“开票点未授权”",
+        "在单位信息维护中为开票点勾选授权后重新登录。",
+        "常州市第一中学",
+    )
     main_window.open_call(call.id)
     [detail] = shown_windows(CallDetailDialog, parent=main_window)
     assert not detail.articles_label.isVisible()  # no article used yet
