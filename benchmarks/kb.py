@@ -34,14 +34,15 @@ and measures:
      the next keystroke, and looks for a one-character word in the titles only; how many prefixes
      left the calls is reported);
    - the call form's suggestion panel: ``kb.suggestions(session, question, site, 5)``.
-   Beside each, the raw floor: the same prefixes' FTS5 statements alone through ``sqlite3`` — the
-   exact ``MATCH`` expressions ``app.search.kb`` builds from ``build_query`` (its facet terms and bm25
-   weights, ``ORDER BY rank LIMIT`` the same n; the loosened query too when the app needs it: no
-   article holds every word, or always for the suggestions), and for the page the tickets' query and
-   the ``calls_fts`` query (``ORDER BY rowid DESC LIMIT 10``). One untimed pass warms the cache, then
-   ``--rounds`` timed passes; ours and the floor run prefix by prefix, alternately. Also reported: the
-   time inside ``search_everything`` per step (wrapping the module functions on a separate pass), and
-   with ``--profile`` a cProfile of one pass of each path written next to the dataset.
+   Beside each, the raw floor: the same prefixes' statements alone through ``sqlite3`` — exactly the
+   SQL ``app.search.kb.statement`` gives ``search`` (the ``MATCH`` of the words, bm25 weights, the
+   filters on ``kb_search``, ``ORDER BY rank LIMIT`` the same n; the loosened query too when the app
+   needs it: no article holds every word, or always for the suggestions), and for the page the
+   tickets' query and the ``calls_fts`` query (``ORDER BY rowid DESC LIMIT 10``). One untimed pass
+   warms the cache, then ``--rounds`` timed passes; ours and the floor run prefix by prefix,
+   alternately. Also reported: the time inside ``search_everything`` per step (wrapping the module
+   functions on a separate pass), and with ``--profile`` a cProfile of one pass of each path written
+   next to the dataset.
 2. a full index rebuild: ``kb_index.rebuild`` of every article and ticket in one unit of work, commit
    included.
 3. the index size on disk, from SQLite's ``dbstat`` virtual table (``aggregate = TRUE`` per table):
@@ -425,18 +426,10 @@ def prefixes(query: str) -> list[str]:
     return [query[:i] for i in range(1, len(query) + 1) if query[:i].strip()]
 
 
-RANKED = (
-    "SELECT rowid, bm25(kb_fts, {weights}) AS rank FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?"
-).format(weights=", ".join(str(w) for w in search._WEIGHTS))
 CALLS = "SELECT rowid FROM calls_fts WHERE calls_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
 
 
 PAGE_LABELS = ("kb_fts articles", "kb_fts articles, loosened", "kb_fts tickets", "calls_fts")
-
-
-def _match(query: search.KbQuery, filters: search.KbFilters) -> str:
-    """The MATCH expression ``app.search.kb.search`` sends for these words and filters."""
-    return f"{search._SEARCHED} : ({query.words()}) AND " + " AND ".join(search._facets_expr(filters))
 
 
 Statement = tuple[
@@ -465,11 +458,11 @@ class Floor:
         calls = query.words() + f' AND "{facet_token("s", site_id)}"'
         calls_deferred = query.has_short_prefix()
         query = search.in_titles_while_short(query)  # as the page does
-        loose = _match(search.loosen(query), articles)
+        loose = search.loosen(query)
         statements: list[Statement] = [
-            ("kb_fts articles", RANKED, (_match(query, articles), PAGE_LIMIT + 10), False),
-            ("kb_fts articles, loosened", RANKED, (loose, PAGE_LIMIT + 10), True),
-            ("kb_fts tickets", RANKED, (_match(query, tickets), OTHER_LIMIT), False),
+            ("kb_fts articles", *search.statement(query, articles, PAGE_LIMIT + 10), False),
+            ("kb_fts articles, loosened", *search.statement(loose, articles, PAGE_LIMIT + 10), True),
+            ("kb_fts tickets", *search.statement(query, tickets, OTHER_LIMIT), False),
         ]
         if not calls_deferred:  # as the page: the calls wait for a longer word
             statements.append(("calls_fts", CALLS, (calls, OTHER_LIMIT), False))
@@ -480,8 +473,8 @@ class Floor:
         if query is None:
             return []
         published = search.KbFilters(site_id=site_id, statuses=("published",), kinds=(search.ARTICLE,))
-        loose = _match(search.loosen(query), published)
-        return [("kb_fts published articles, loosened", RANKED, (loose, SUGGESTIONS + 10), False)]
+        loose = search.statement(search.loosen(query), published, SUGGESTIONS + 10)
+        return [("kb_fts published articles, loosened", *loose, False)]
 
     def run(self, statements: list[Statement]) -> int:
         found = 0

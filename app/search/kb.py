@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -43,6 +44,7 @@ __all__ = [
     "initials_text",
     "search",
     "snippet",
+    "statement",
 ]
 
 #: Bump when what goes into ``kb_fts`` changes: the index is rebuilt (``app.services.kb_index``).
@@ -322,54 +324,78 @@ class Hit:
     score: float  # higher is better (bm25 negated); 0 without words
 
 
-def _facets_expr(filters: KbFilters) -> list[str]:
-    terms = ["(" + " OR ".join(f'"{facet_token("k", kind)}"' for kind in filters.kinds) + ")"]
-    if filters.site_id:
-        terms.append(f'("{facet_token("s", filters.site_id)}" OR "{facet_token("s", "all")}")')
+def _narrowing_facets(filters: KbFilters) -> list[str]:
+    """The filters that stay FTS5 phrases of the ``facets`` column: system, module, type and tag,
+    chosen now and then and narrowing a lot."""
+    terms: list[str] = []
     for kind, value in (("y", filters.system_id), ("m", filters.module_id), ("t", filters.article_type)):
         if value:
             terms.append(f'"{facet_token(kind, value)}"')
     if filters.tag:
         terms.append(f'"{facet_token("g", filters.tag)}"')
-    if ARTICLE in filters.kinds and filters.statuses:
-        statuses = " OR ".join(f'"{facet_token("st", status)}"' for status in filters.statuses)
-        # tickets carry no status facet of this kind: they pass as "zst" + "ticket"
-        terms.append(f'({statuses} OR "{facet_token("st", "ticket")}")')
     return [f"facets : {term}" for term in terms]
+
+
+def _where(filters: KbFilters) -> tuple[str, list[Any]]:
+    """The filters applied to ``kb_search`` after the match: kind, site and status are on every
+    search and hold most documents, so as FTS5 phrases they only made bm25 work through them too
+    (单位: 28.0 → 22.7 ms over 20,000 articles)."""
+    marks = ", ".join("?" * len(filters.kinds))
+    clauses, params = [f"s.kind IN ({marks})"], list[Any](filters.kinds)
+    if filters.site_id:
+        clauses.append("s.site IN (?, '')")  # an article for every site has none
+        params.append(filters.site_id)
+    if ARTICLE in filters.kinds and filters.statuses:
+        clauses.append(f"(s.kind <> '{ARTICLE}' OR s.status IN ({', '.join('?' * len(filters.statuses))}))")
+        params.extend(filters.statuses)
+    return " AND ".join(clauses), params
+
+
+def statement(
+    query: KbQuery | None, filters: KbFilters, limit: int = 50, offset: int = 0
+) -> tuple[str, tuple[Any, ...]]:
+    """The SQL (and its parameters) of ``search``: the best ``limit`` hits after ``offset`` as
+    ``(kind, doc id, rank)``, or the newest without words. Also what the benchmark's raw floor runs."""
+    where, params = _where(filters)
+    narrowing = _narrowing_facets(filters)
+    if query is None and not narrowing:
+        newest = f"SELECT s.kind, s.doc_id, 0.0 FROM kb_search s WHERE {where} ORDER BY s.key DESC"
+        return f"{newest} LIMIT ? OFFSET ?", (*params, limit, offset)
+    if query is None:
+        match = " AND ".join(narrowing)
+        order, rank = "kb_fts.rowid DESC", "0.0"
+    else:
+        match = " AND ".join([f"{_SEARCHED} : ({query.words()})", *narrowing])
+        order, rank = "rank", f"bm25(kb_fts, {', '.join(str(w) for w in _WEIGHTS)})"
+    sql = (
+        f"SELECT s.kind, s.doc_id, {rank} AS rank FROM kb_fts JOIN kb_search s ON s.key = kb_fts.rowid "
+        f"WHERE kb_fts MATCH ? AND {where} ORDER BY {order} LIMIT ? OFFSET ?"
+    )
+    return sql, (match, *params, limit, offset)
 
 
 def search(
     conn: Connection, query: KbQuery | None, filters: KbFilters, limit: int = 50, offset: int = 0
 ) -> list[Hit]:
     """The best ``limit`` hits (after ``offset``), best first; without words, the newest first."""
-    facets = _facets_expr(filters)
-    if query is None:
-        match = " AND ".join(facets)
-        sql = (
-            "SELECT s.kind, s.doc_id, 0.0 FROM kb_fts JOIN kb_search s ON s.key = kb_fts.rowid "
-            "WHERE kb_fts MATCH ? ORDER BY kb_fts.rowid DESC LIMIT ? OFFSET ?"
-        )
-    else:
-        match = f"{_SEARCHED} : ({query.words()}) AND " + " AND ".join(facets)
-        weights = ", ".join(str(w) for w in _WEIGHTS)
-        sql = (
-            f"SELECT s.kind, s.doc_id, bm25(kb_fts, {weights}) AS rank FROM kb_fts "
-            "JOIN kb_search s ON s.key = kb_fts.rowid WHERE kb_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?"
-        )
-    rows = conn.exec_driver_sql(sql, (match, limit, offset)).all()
+    sql, params = statement(query, filters, limit, offset)
+    rows = conn.exec_driver_sql(sql, params).all()
     return [Hit(str(kind), str(doc_id), -float(rank)) for kind, doc_id, rank in rows]
 
 
 def count(conn: Connection, query: KbQuery | None, filters: KbFilters) -> int:
-    facets = _facets_expr(filters)
-    match = (
-        " AND ".join(facets)
-        if query is None
-        else f"{_SEARCHED} : ({query.words()}) AND " + " AND ".join(facets)
-    )
-    return int(
-        conn.exec_driver_sql("SELECT count(*) FROM kb_fts WHERE kb_fts MATCH ?", (match,)).scalar() or 0
-    )
+    where, params = _where(filters)
+    narrowing = _narrowing_facets(filters)
+    if query is None and not narrowing:
+        sql, args = f"SELECT count(*) FROM kb_search s WHERE {where}", tuple(params)
+    else:
+        words = [] if query is None else [f"{_SEARCHED} : ({query.words()})"]
+        sql = (
+            "SELECT count(*) FROM kb_fts JOIN kb_search s ON s.key = kb_fts.rowid "
+            f"WHERE kb_fts MATCH ? AND {where}"
+        )
+        args = (" AND ".join([*words, *narrowing]), *params)
+    return int(conn.exec_driver_sql(sql, args).scalar() or 0)
 
 
 # --- the index rows -------------------------------------------------------------------------------
@@ -390,16 +416,31 @@ def article_row(
     )
 
 
-def put_rows(conn: Connection, kind: str, rows: Sequence[tuple[str, tuple[str, str, str, str]]]) -> None:
-    """Write the index rows of documents (``(doc id, row)``), replacing what they had."""
+@dataclass(frozen=True)
+class IndexRow:
+    """A document's index row: its ``kb_fts`` columns (``article_row``), and the site ("" for every
+    site) and status ("ticket" for a ticket) that ``kb_search`` keeps for the filters."""
+
+    doc_id: str
+    columns: tuple[str, str, str, str]
+    site: str
+    status: str
+
+
+def put_rows(conn: Connection, kind: str, rows: Sequence[IndexRow]) -> None:
+    """Write the index rows of documents, replacing what they had."""
     if not rows:
         return
-    ids = [doc_id for doc_id, _row in rows]
+    ids = [row.doc_id for row in rows]
     keys = _keys(conn, kind, ids)
     conn.exec_driver_sql("DELETE FROM kb_fts WHERE rowid = ?", [(keys[doc_id],) for doc_id in ids])
     conn.exec_driver_sql(
         "INSERT INTO kb_fts (rowid, title, body, initials, facets) VALUES (?, ?, ?, ?, ?)",
-        [(keys[doc_id], *row) for doc_id, row in rows],
+        [(keys[row.doc_id], *row.columns) for row in rows],
+    )
+    conn.exec_driver_sql(
+        "UPDATE kb_search SET site = ?, status = ? WHERE key = ?",
+        [(row.site, row.status, keys[row.doc_id]) for row in rows],
     )
 
 

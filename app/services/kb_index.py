@@ -81,7 +81,15 @@ def _index_rows(conn: Connection, kind: str, table: str, columns: str, ids: Sequ
     search.drop_rows(conn, gone)
     systems = _names(conn, "systems", (r["system_id"] for r in live))
     modules = _names(conn, "modules", (r["module_id"] for r in live))
-    made = [(str(r["id"]), _row(kind, r, systems, modules)) for r in live]
+    made = [
+        search.IndexRow(
+            str(r["id"]),
+            _row(kind, r, systems, modules),
+            str(r["site_id"] or ""),
+            str(r["status"]) if kind == search.ARTICLE else "ticket",
+        )
+        for r in live
+    ]
     search.put_rows(conn, kind, made)
 
 

@@ -420,12 +420,15 @@ class KbSynonym(SyncedMixin, Base):
 
 class KbSearchDoc(Base):
     """The local search index's rowid of an article or a ticket (``kind`` 'a' or 't'): the rows of
-    the FTS5 table ``kb_fts`` are keyed by ``key``. Never synced; rebuilt from the documents."""
+    the FTS5 table ``kb_fts`` are keyed by ``key``; ``site`` ("" for every site) and ``status``
+    ("ticket" for a ticket) are filtered on after the match. Never synced; rebuilt from the documents."""
 
     __tablename__ = "kb_search"
     key: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(1))
     doc_id: Mapped[str] = mapped_column(String(36), unique=True)
+    site: Mapped[str] = mapped_column(String(36), default="", server_default="")
+    status: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
 
 class TicketState(Base):

@@ -102,6 +102,28 @@ def test_filters_and_statuses(ctx: AppContext, make: Make, refs: Refs) -> None:
     assert "核销草稿" not in shown and "湛江核销流程" in shown and "常州核销说明" not in shown
 
 
+def test_a_moved_or_archived_article_follows_the_filters_at_once(
+    ctx: AppContext, make: Make, refs: Refs
+) -> None:
+    cz, zj = refs.sites["changzhou"], refs.sites["zhanjiang"]
+    article = make("核销流程", site_id=cz)
+    assert titles(ctx, "核销", site_id=cz) == ["核销流程"] and titles(ctx, "", site_id=zj) == []
+    with ctx.uow() as uow:
+        kb.save_article(
+            uow, article, kb.ArticleInput(title="核销流程", symptom="核销时报错", site_id=zj), "张工", NOW
+        )
+    assert titles(ctx, "核销", site_id=cz) == [] and titles(ctx, "核销", site_id=zj) == ["核销流程"]
+    with ctx.uow() as uow:
+        kb.set_status(uow, article, "archived", "张工", NOW)
+    assert titles(ctx, "核销", site_id=zj) == []
+    assert titles(ctx, "核销", site_id=zj, statuses=("archived",)) == ["核销流程"]
+    with ctx.db.session() as session:
+        assert (
+            search.count(session.connection(), None, search.KbFilters(site_id=zj, statuses=("archived",)))
+            == 1
+        )
+
+
 def test_a_title_match_ranks_before_a_body_match_and_snippets_mark_the_words(
     ctx: AppContext, make: Make
 ) -> None:

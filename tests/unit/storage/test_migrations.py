@@ -205,3 +205,56 @@ def test_0005_drops_the_unread_call_indexes_even_those_a_cut_short_load_remember
     assert schema_differences(engine) == []
     downgrade(engine, "0004")
     assert call_index_names(engine) == at_0004
+
+
+def test_0010_gives_an_existing_index_the_site_and_status_its_filters_read(tmp_path: Path) -> None:
+    """A desktop at 0009 with articles and a ticket in its search index: after 0010 the filters on
+    site and status find the same documents the index's facet words did."""
+    import datetime as dt
+
+    from app.context import open_context
+    from app.search import kb as search
+    from app.services import kb, reference, tickets
+
+    ctx = open_context(str(tmp_path / "data"))
+    now = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+    with ctx.db.session() as session:
+        sites = {s.code: s.id for s in reference.list_sites(session)}
+    with ctx.uow() as uow:
+        made = [("常州核销", sites["changzhou"], "published"), ("通用核销", None, "draft"),
+                ("旧的核销", sites["zhanjiang"], "archived")]  # fmt: skip
+        for title, site, status in made:
+            data = kb.ArticleInput(title=title, symptom="核销时报错", site_id=site, status=status)
+            kb.create_article(uow, data, "张工", now)
+    with ctx.uow() as uow:
+        tickets.create_ticket(
+            uow, tickets.TicketInput(site_id=sites["zhanjiang"], title="核销报错"), "张工", now
+        )
+    engine = ctx.db.engine
+    downgrade(engine, "0009")
+    assert "site" not in {c["name"] for c in inspect(engine).get_columns("kb_search")}
+    upgrade(engine)
+    assert schema_differences(engine) == []
+
+    def found(**filters: Any) -> list[str]:
+        with ctx.db.session() as session:
+            query = search.build_query("核销")
+            return sorted(
+                h.doc_id for h in search.search(session.connection(), query, search.KbFilters(**filters))
+            )
+
+    with engine.connect() as conn:
+        sql = (
+            "SELECT d.title, s.kind, s.site, s.status FROM kb_search s JOIN kb_articles d ON d.id = s.doc_id"
+        )
+        rows = {str(r[0]): (str(r[1]), str(r[2]), str(r[3])) for r in conn.execute(text(sql))}
+    assert rows == {
+        "常州核销": ("a", sites["changzhou"], "published"),
+        "通用核销": ("a", "", "draft"),
+        "旧的核销": ("a", sites["zhanjiang"], "archived"),
+    }
+    assert len(found(site_id=sites["zhanjiang"])) == 1  # 通用核销: every site; 旧的核销 is archived
+    assert len(found(site_id=sites["zhanjiang"], kinds=(search.TICKET,))) == 1
+    assert len(found(site_id=sites["changzhou"], kinds=(search.TICKET,))) == 0
+    assert len(found(statuses=("archived",))) == 1
+    ctx.close()
