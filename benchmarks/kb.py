@@ -560,7 +560,6 @@ def instrumented() -> Iterator[Phases]:
         (kb, "uses", "kb.uses"),
         (kb, "_search_calls", "kb._search_calls (calls_fts + Call rows)"),
         (kb, "synonym_table", "kb.synonym_table"),
-        (kb, "_has_any", "kb._has_any"),
         (search, "build_query", "search.build_query"),
         (search, "rerank", "search.rerank"),
     ]

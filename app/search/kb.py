@@ -483,6 +483,10 @@ class Snippet:
 
     parts: tuple[tuple[str, bool], ...]
 
+    @property
+    def matched(self) -> bool:
+        return any(matched for _part, matched in self.parts)
+
     def text(self, mark: Callable[[str], str] = lambda s: f"【{s}】") -> str:
         return "".join(mark(part) if matched else part for part, matched in self.parts)
 

@@ -619,11 +619,6 @@ def search_articles(
         article = articles.get(hit.doc_id)
         if article is None or article.deleted:
             continue
-        body = (
-            article.symptom
-            if _has_any(article.symptom, words) or not _has_any(article.solution, words)
-            else article.solution
-        )
         result.append(
             ArticleHit(
                 id=article.id,
@@ -635,7 +630,7 @@ def search_articles(
                 tags=tuple(kb_index.split_tags(article.tags)),
                 uses=counts.get(article.id, 0),
                 score=hit.score,
-                snippet=search.snippet(body or article.solution, words),
+                snippet=_body_snippet(article.symptom, article.solution, words),
                 title_marks=search.snippet(article.title, words, width=MAX_TITLE),
                 solution=article.solution,
             )
@@ -643,13 +638,14 @@ def search_articles(
     return result
 
 
-def _has_any(text: str, words: Sequence[str]) -> bool:
-    if not words or not text:
-        return False
-    from app.search.text import normalize
-
-    folded = normalize(text[:5000])
-    return any(w in folded for w in words)
+def _body_snippet(symptom: str, solution: str, words: Sequence[str]) -> search.Snippet:
+    """The symptom around the words when it holds one, else the solution when that does, else the
+    start of the symptom (or of the solution, without a symptom). Each text is folded once."""
+    first = search.snippet(symptom, words) if symptom else None
+    if first is not None and (first.matched or not words):
+        return first
+    second = search.snippet(solution, words)
+    return second if second.matched or first is None else first
 
 
 def search_everything(
