@@ -710,7 +710,7 @@ def _search_calls(session: Session, query: search.KbQuery, site_id: str | None, 
     calls = session.scalars(select(Call).where(Call.key.in_(keys)).order_by(Call.key.desc()))
     return [
         CallHit(
-            c.id, c.started_at, c.unit_name, search.snippet(c.question or c.answer, query.highlight), c.answer
+            c.id, c.started_at, c.unit_name, _body_snippet(c.question, c.answer, query.highlight), c.answer
         )
         for c in calls
         if not c.deleted

@@ -250,6 +250,10 @@ def test_search_everything_finds_tickets_and_earlier_calls(
     assert [a.title for a in found.articles] == ["打印控件更新"]
     assert [t.number for t in found.tickets] == [ticket.number]
     assert [c.snippet.text() for c in found.calls] == ["电子票据开具后无法打印，【控件】报错"]
+    record(question="开票失败", answer="已重新安装签章控件")  # the word only in the answer
+    with ctx.db.session() as session:
+        shown = [c.snippet.text() for c in kb.search_everything(session, "签章控件").calls]
+    assert shown == ["已重新安装【签章控件】"]  # the answer, marked, not the question without a mark
     with ctx.db.session() as session:
         assert [t.id for t in kb.search_everything(session, ticket.number[-4:]).tickets] == [ticket.id]
 
