@@ -68,7 +68,6 @@ import re
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -86,6 +85,7 @@ from app.context import AppContext, open_context  # noqa: E402
 from app.search import kb as search  # noqa: E402
 from app.services import kb, kb_index, reference  # noqa: E402
 from app.services.calls import facet_token  # noqa: E402
+from benchmarks.common import app_version, load_average, log  # noqa: E402
 
 BUILD_VERSION = 1  # bump when what the build writes changes: cached datasets are then built again
 TARGETS = {"search_p95_ms": 30.0, "suggestions_p95_ms": 30.0}
@@ -105,10 +105,6 @@ FTS_TABLES = ("kb_fts_data", "kb_fts_idx", "kb_fts_content", "kb_fts_docsize", "
 KEY_TABLES = ("kb_search", "sqlite_autoindex_kb_search_1")
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
@@ -122,28 +118,6 @@ def summary(samples: list[float]) -> dict[str, float]:
         "max_ms": round(max(samples), 3),
         "n": len(samples),
     }
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def app_version() -> dict[str, Any]:
-    """The commit measured, and whether app/ had uncommitted edits."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "app"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": "unknown", "app_dirty": None}
-    return {"commit": commit, "app_dirty": bool(dirty)}
 
 
 def fixture(name: str) -> Any:

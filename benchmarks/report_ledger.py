@@ -39,12 +39,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import log  # noqa: E402
+
 TARGETS = {"ledger_end_to_end_s": 5.0}
 MONTHS = 3
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def fill(ctx: Any, calls: int) -> tuple[str, dt.date, dt.date, int]:

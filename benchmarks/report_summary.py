@@ -63,6 +63,7 @@ from app.reports.tables import write_xlsx  # noqa: E402
 from app.services import kb, tickets  # noqa: E402
 from app.services.reference import list_sites  # noqa: E402
 from app.sla.wall_time import SHANGHAI  # noqa: E402
+from benchmarks.common import app_version, load_average, log  # noqa: E402
 
 TARGETS = {"year_summary_1m_s": 3.0}
 TICKET_HISTORIES = 1500
@@ -81,31 +82,6 @@ RESOLUTIONS = (
     "现场更换网线、重启客户端后恢复。",
     "",
 )
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def app_version() -> dict[str, Any]:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "app"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": "unknown", "app_dirty": None}
-    return {"commit": commit, "app_dirty": bool(dirty)}
 
 
 # --- the data -------------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ from app.sync import engine as engine_module  # noqa: E402
 from app.sync.config import ServerConfig  # noqa: E402
 from app.sync.engine import PULL_BATCH, SyncEngine  # noqa: E402
 from app.sync.server_migrations.versions.s0001_sync_schema import TABLES as SERVER_TABLES  # noqa: E402
+from benchmarks.common import app_version, load_average, log  # noqa: E402
 from tests.helpers.pgserver import PgServer  # noqa: E402
 
 TARGETS = {"first_sync_s": 60.0, "push_10k_s": 5.0, "idle_poll_p95_ms": 20.0, "idle_poll_round_trips": 1}
@@ -101,38 +102,6 @@ def summary(samples: list[float]) -> dict[str, float]:
         "max_ms": round(max(samples), 3),
         "n": len(samples),
     }
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def load_average() -> list[float]:
-    """The machine's 1/5/15-minute load: other work on a 2-core machine moves every figure."""
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def app_version() -> dict[str, Any]:
-    """The commit measured, and whether app/ had uncommitted edits (``HOTLINE_BENCH_COMMIT`` names it
-    when the benchmark runs from an exported tree without git)."""
-    import subprocess
-
-    if os.environ.get("HOTLINE_BENCH_COMMIT"):
-        return {"commit": os.environ["HOTLINE_BENCH_COMMIT"], "app_dirty": False}
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "app"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": "unknown", "app_dirty": None}
-    return {"commit": commit, "app_dirty": bool(dirty)}
 
 
 # --- instrumentation ------------------------------------------------------------------------------

@@ -37,14 +37,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import log  # noqa: E402
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TARGETS = {"tick_p95_ms": 5.0, "recompute_after_calendar_edit_s": 1.0}
 SHANGHAI_NAME = "Asia/Shanghai"
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -429,19 +429,7 @@ def heading_block(
         alignment=TA_CENTER,
         spaceAfter=4 * mm,
     )
-    label_w = 22 * mm
-    value_w = (width - 2 * label_w) / 2
-    rows: list[list[object]] = []
-    for start in range(0, len(meta), 2):
-        row: list[object] = []
-        for label, value in meta[start : start + 2]:
-            row += [
-                CJKParagraph(escape_text(label), styles.meta_label),
-                CJKParagraph(escape_text(value), styles.meta_value),
-            ]
-        rows.append(row + [""] * (4 - len(row)))
-    table = Table(rows, colWidths=[label_w, value_w, label_w, value_w], hAlign="CENTER", spaceAfter=2 * mm)
-    table.setStyle(grid_style(("BACKGROUND", (0, 0), (0, -1), SHADE), ("BACKGROUND", (2, 0), (2, -1), SHADE)))
+    table = _pairs_table(meta, width, 22 * mm)
     return [
         Spacer(1, 4 * mm),
         CJKParagraph(escape_text(title), styles.title),
@@ -566,8 +554,19 @@ def _overview(stats: SummaryStats, styles: ReportStyles, width: float) -> list[F
         (_("On-site visits"), number(stats.tickets.visits)),
         (_("Units that called"), number(len(stats.units.rows))),
     ]
-    label_w = 30 * mm
-    value_w = (width - 2 * label_w) / 2
+    table = _pairs_table(pairs, width, 30 * mm)
+    return [
+        *_h1(_("1. Overview")),
+        CJKParagraph(escape_text(_overview_sentence(stats)), styles.body),
+        Spacer(1, 2 * mm),
+        table,
+    ]
+
+
+def _pairs_table(pairs: Sequence[tuple[str, str]], width: float, label_width: float) -> Table:
+    """Label/value pairs two a row, labels shaded: the heading's facts and the overview's figures."""
+    styles = report_styles()
+    value_width = (width - 2 * label_width) / 2
     rows: list[list[object]] = []
     for start in range(0, len(pairs), 2):
         row: list[object] = []
@@ -577,14 +576,10 @@ def _overview(stats: SummaryStats, styles: ReportStyles, width: float) -> list[F
                 CJKParagraph(escape_text(value), styles.meta_value),
             ]
         rows.append(row + [""] * (4 - len(row)))
-    table = Table(rows, colWidths=[label_w, value_w, label_w, value_w], hAlign="CENTER", spaceAfter=2 * mm)
+    widths = [label_width, value_width, label_width, value_width]
+    table = Table(rows, colWidths=widths, hAlign="CENTER", spaceAfter=2 * mm)
     table.setStyle(grid_style(("BACKGROUND", (0, 0), (0, -1), SHADE), ("BACKGROUND", (2, 0), (2, -1), SHADE)))
-    return [
-        *_h1(_("1. Overview")),
-        CJKParagraph(escape_text(_overview_sentence(stats)), styles.body),
-        Spacer(1, 2 * mm),
-        table,
-    ]
+    return table
 
 
 def _trend_section(stats: SummaryStats, styles: ReportStyles, width: float) -> list[Flowable]:
